@@ -1,0 +1,111 @@
+/**
+ * Access tokens: RFC 9068 JWTs (`typ: at+jwt`) signed by the key ring. Verification checks the
+ * signature with the algorithm pinned to the key, then every claim; the session check (is it
+ * revoked?) is the caller's next step.
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../errors.js';
+import type { Clock } from './clock.js';
+import { JwsError, verifyCompact, signCompact, type JwsKey } from './jws.js';
+import type { KeyRing } from './keys.js';
+
+export interface AccessTokenOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  /** Seconds. */
+  readonly accessTtl: number;
+  readonly clockLeeway: number;
+}
+
+export interface AccessClaims {
+  readonly sub: string;
+  readonly sid: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly exp: number;
+}
+
+export interface IssuedAccessToken {
+  readonly token: string;
+  readonly expiresIn: number;
+}
+
+/** RFC 9068 §2.1: "at+jwt"; media types compare case-insensitively (RFC 7515 §4.1.9). */
+const ACCESS_TYP = /^(application\/)?at\+jwt$/i;
+
+export class AccessTokens {
+  readonly #keys: KeyRing;
+  readonly #options: AccessTokenOptions;
+  readonly #clock: Clock;
+  readonly #findKey: (kid: string) => JwsKey | undefined;
+
+  constructor(keys: KeyRing, options: AccessTokenOptions, clock: Clock) {
+    this.#keys = keys;
+    this.#findKey = (kid) => keys.find(kid);
+    this.#options = options;
+    this.#clock = clock;
+  }
+
+  issue(subject: { userId: string; sessionId: string }): IssuedAccessToken {
+    const iat = Math.floor(this.#clock.now() / 1000);
+    const payload = {
+      iss: this.#options.issuer,
+      sub: subject.userId,
+      aud: this.#options.audience,
+      exp: iat + this.#options.accessTtl,
+      iat,
+      jti: randomUUID(),
+      sid: subject.sessionId,
+    };
+    return { token: signCompact({ typ: 'at+jwt' }, payload, this.#keys.signingKey()), expiresIn: this.#options.accessTtl };
+  }
+
+  /** Throws AppError `invalid_token` or `token_expired`. */
+  async verify(token: string): Promise<AccessClaims> {
+    let verified;
+    try {
+      try {
+        verified = verifyCompact(token, this.#findKey);
+      } catch (error) {
+        // An unknown kid may be a key another instance just rotated in: reload (throttled), retry once.
+        if (!(error instanceof JwsError && error.reason === 'unknown kid' && (await this.#keys.reloadIfStale()))) throw error;
+        verified = verifyCompact(token, this.#findKey);
+      }
+    } catch (error) {
+      if (error instanceof JwsError) throw new AppError('invalid_token', error.reason);
+      throw error;
+    }
+    if (typeof verified.header.typ !== 'string' || !ACCESS_TYP.test(verified.header.typ)) {
+      throw new AppError('invalid_token', 'not an access token (typ)');
+    }
+    return this.#checkClaims(verified.payload);
+  }
+
+  #checkClaims(claims: Readonly<Record<string, unknown>>): AccessClaims {
+    const { iss, aud, sub, sid, jti, iat, exp, nbf } = claims;
+    if (iss !== this.#options.issuer) throw new AppError('invalid_token', 'wrong issuer');
+    if (!(aud === this.#options.audience || (Array.isArray(aud) && aud.includes(this.#options.audience)))) {
+      throw new AppError('invalid_token', 'wrong audience');
+    }
+    if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(jti)) {
+      throw new AppError('invalid_token', 'sub, sid and jti must be non-empty strings');
+    }
+    if (!isNumericDate(exp) || !isNumericDate(iat) || (nbf !== undefined && !isNumericDate(nbf))) {
+      throw new AppError('invalid_token', 'exp, iat and nbf must be numeric dates');
+    }
+    const now = this.#clock.now() / 1000;
+    const leeway = this.#options.clockLeeway;
+    if (iat > now + leeway) throw new AppError('invalid_token', 'issued in the future');
+    if (nbf !== undefined && nbf > now + leeway) throw new AppError('invalid_token', 'not yet valid');
+    if (exp <= now - leeway) throw new AppError('token_expired');
+    return { sub, sid, jti, iat, exp };
+  }
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 256;
+}
+
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}

@@ -1,0 +1,140 @@
+/** Registration, login, refresh, logout, /auth/me, password change and account deletion. */
+import formbody from '@fastify/formbody';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.js';
+import type { ClientInfo, SessionPrincipal } from '../../core/sessions.js';
+import type { Services } from '../../services.js';
+import type { RateLimits } from '../../core/rate-limits.js';
+import { authenticator, bearerToken, principalOf } from '../plugins/authenticate.js';
+import { NoContent, errors } from '../schemas/common.js';
+import { AccountDeletion, Credentials, LogoutBody, Me, PasswordChange, RefreshBody, Registered, TokenPair } from '../schemas/auth.js';
+import { iso, tokenPairBody, userBody } from '../present.js';
+
+export interface AuthRoutesOptions {
+  readonly services: Services;
+  readonly limits: RateLimits;
+}
+
+const MAX_USER_AGENT = 512;
+
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { services, limits }) => {
+  const { accounts, sessions } = services;
+  const authenticate = authenticator(sessions);
+
+  // Login and registration also take HTML-form bodies (the seed tutorials post forms). The parser
+  // is registered in this child scope only, so no other route accepts form encoding.
+  await app.register(async (scope) => {
+    await scope.register(formbody, { bodyLimit: services.config.bodyLimit });
+    const forms = scope.withTypeProvider<TypeBoxTypeProvider>();
+
+    forms.post('/auth/register', {
+      schema: { tags: ['accounts'], summary: 'Create an account', body: Credentials, response: { 201: Registered, ...errors(400, 409, 413, 415, 429) } },
+    }, async (request, reply) => {
+      await limits.hitIp('register', request.ip);
+      const user = await accounts.register(request.body.username, request.body.password);
+      return reply.code(201).send({ user: userBody(user) });
+    });
+
+    forms.post('/auth/login', {
+      schema: { tags: ['accounts'], summary: 'Log in: start a session and get a token pair', body: Credentials, response: { 200: TokenPair, ...errors(400, 401, 413, 415, 429) } },
+    }, async (request) => {
+      const { username, password } = request.body;
+      await limits.hitIp('login', request.ip);
+      await limits.checkAccount(username);
+      let user;
+      try {
+        user = await accounts.authenticate(username, password);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'invalid_credentials') await limits.recordAccountFailure(username);
+        throw error;
+      }
+      return tokenPairBody(await sessions.start(user.id, clientInfo(request)));
+    });
+  });
+
+  app.post('/auth/refresh', {
+    schema: { tags: ['sessions'], summary: 'Rotate the refresh token and get a new pair', body: RefreshBody, response: { 200: TokenPair, ...errors(400, 401, 413, 415, 429) } },
+  }, async (request) => {
+    await limits.hitIp('refresh', request.ip);
+    return tokenPairBody(await sessions.refresh(request.body.refresh_token));
+  });
+
+  app.post('/auth/logout', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'End this session (local), every other one (others) or all of them (global)',
+      description: 'Authenticate with the access token, or with only `refresh_token` in the body once the access token has expired.',
+      body: LogoutBody,
+      response: { 204: NoContent, ...errors(400, 401, 413, 415) },
+    },
+  }, async (request, reply) => {
+    const principal = await logoutPrincipal(request, request.body?.refresh_token);
+    await sessions.logout(principal, request.body?.scope ?? 'local');
+    return reply.code(204).send(null);
+  });
+
+  /** The access token when one is presented and valid; otherwise the refresh token in the body. */
+  async function logoutPrincipal(request: FastifyRequest, refreshToken: string | undefined): Promise<SessionPrincipal> {
+    const token = bearerToken(request);
+    if (token !== undefined) {
+      try {
+        const claims = await sessions.authenticate(token);
+        return { userId: claims.sub, sessionId: claims.sid };
+      } catch (error) {
+        if (refreshToken === undefined || !(error instanceof AppError)) throw error;
+      }
+    }
+    if (refreshToken !== undefined) return sessions.identifyByRefreshToken(refreshToken);
+    throw new AppError('missing_token');
+  }
+
+  app.get('/auth/me', {
+    preHandler: authenticate,
+    schema: { tags: ['accounts'], summary: 'The calling user and session', security: [{ bearer: [] }], response: { 200: Me, ...errors(401) } },
+  }, async (request) => {
+    const { sub, sid } = principalOf(request);
+    const [user, session] = await Promise.all([accounts.findById(sub), sessions.get(sid)]);
+    if (!user || !session) throw new AppError('token_revoked');
+    return {
+      user: userBody(user),
+      session: { id: session.id, created_at: iso(session.createdAt), expires_at: iso(Math.min(session.expiresAt, session.absoluteExpiresAt)) },
+    };
+  });
+
+  app.post('/auth/password', {
+    preHandler: authenticate,
+    schema: {
+      tags: ['accounts'], summary: 'Change the password; every other session ends', security: [{ bearer: [] }],
+      body: PasswordChange, response: { 204: NoContent, ...errors(400, 401, 413, 415, 429) },
+    },
+  }, async (request, reply) => {
+    const { sub, sid } = principalOf(request);
+    await limits.hitIp('password', request.ip);
+    await limits.checkAccount(sub);
+    try {
+      await accounts.changePassword(sub, sid, request.body.current_password, request.body.new_password);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'invalid_credentials') await limits.recordAccountFailure(sub);
+      throw error;
+    }
+    return reply.code(204).send(null);
+  });
+
+  app.delete('/auth/account', {
+    preHandler: authenticate,
+    schema: {
+      tags: ['accounts'], summary: 'Delete the account, its todos and all its sessions', security: [{ bearer: [] }],
+      body: AccountDeletion, response: { 204: NoContent, ...errors(400, 401, 413, 415, 429) },
+    },
+  }, async (request, reply) => {
+    await limits.hitIp('account', request.ip);
+    await accounts.deleteAccount(principalOf(request).sub, request.body.password);
+    return reply.code(204).send(null);
+  });
+};
+
+function clientInfo(request: FastifyRequest): ClientInfo {
+  const userAgent = request.headers['user-agent'];
+  return { userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT) : null, ip: request.ip ?? null };
+}

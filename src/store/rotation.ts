@@ -1,0 +1,63 @@
+/**
+ * Refresh rotation with reuse detection, as one pure decision over a session's current state.
+ * Engines that can run it inside a transaction (SQLite, PostgreSQL) call it directly; the Redis
+ * engine runs the same rules in a Lua script (src/store/redis/rotate.lua) and both pass the same
+ * contract suite.
+ *
+ * Refresh secrets form a chain: each one is an HMAC of the previous under a server key (see
+ * core/refresh-tokens.ts). So a token that was already rotated can be proven genuine by hashing
+ * forward to the current one, and a racing client inside the grace window can be handed the
+ * current token again instead of a new branch.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { RotateRequest, SessionRecord } from './types.js';
+
+/** How many past rotation times a session keeps (for grace checks of older racing tokens). */
+export const ROTATION_HISTORY = 4;
+
+export type RotationDecision =
+  | { readonly outcome: 'rotated' | 'grace'; readonly session: SessionRecord }
+  | { readonly outcome: 'reused' | 'invalid' }
+  | { readonly outcome: 'deeper'; readonly depth: number };
+
+export function decideRotation(session: SessionRecord | null, req: RotateRequest): RotationDecision {
+  if (!session || req.now >= session.expiresAt || req.now >= session.absoluteExpiresAt) {
+    return { outcome: 'invalid' };
+  }
+  const depth = session.generation - req.generation;
+  if (depth < 0) return { outcome: 'invalid' };
+  if (depth >= req.hashes.length) return { outcome: 'deeper', depth };
+  // Hashes of 256-bit random secrets: comparing them leaks nothing useful, but constant time is
+  // free here and keeps the rule simple ("secrets and their hashes compare in constant time").
+  if (!sameHash(req.hashes[depth]!, session.refreshHash)) return { outcome: 'invalid' };
+
+  const renewed = { lastUsedAt: req.now, expiresAt: Math.min(req.now + req.idleTtlMs, session.absoluteExpiresAt) };
+  if (depth === 0) {
+    const next = req.hashes[1];
+    if (next === undefined) return { outcome: 'deeper', depth: 1 };
+    return {
+      outcome: 'rotated',
+      session: {
+        ...session,
+        ...renewed,
+        generation: session.generation + 1,
+        refreshHash: next,
+        rotatedAt: [req.now, ...session.rotatedAt].slice(0, ROTATION_HISTORY),
+      },
+    };
+  }
+  // The presented token is genuine but was rotated `depth` generations ago. Its grace window runs
+  // from its own first rotation and is never extended; if we no longer know when that was, it was
+  // long enough ago that we treat it as reuse (fail closed).
+  const firstRotatedAt = session.rotatedAt[depth - 1];
+  if (firstRotatedAt !== undefined && req.now - firstRotatedAt <= req.graceMs) {
+    return { outcome: 'grace', session: { ...session, ...renewed } };
+  }
+  return { outcome: 'reused' };
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
