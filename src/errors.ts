@@ -12,7 +12,6 @@ export const ERRORS = {
   invalid_grant: { status: 401, message: 'The refresh token is invalid, expired or revoked.' },
   forbidden: { status: 403, message: 'Not allowed.' },
   not_found: { status: 404, message: 'Not found.' },
-  method_not_allowed: { status: 405, message: 'Method not allowed.' },
   username_taken: { status: 409, message: 'That username is already taken.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Unsupported content type.' },

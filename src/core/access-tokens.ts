@@ -30,6 +30,14 @@ export interface IssuedAccessToken {
   readonly expiresIn: number;
 }
 
+/**
+ * Verified tokens, keyed by the exact token string, so a signature is checked once per token
+ * rather than once per request (ES256 verification is the dominant cost of a protected request:
+ * bench/jws.ts). Only tokens that passed every check are cached; the time claims (and the
+ * session) are still checked on every request. Oldest entries go first when full.
+ */
+const VERIFIED_CACHE_SIZE = 20_000;
+
 /** RFC 9068 §2.1: "at+jwt"; media types compare case-insensitively (RFC 7515 §4.1.9). */
 const ACCESS_TYP = /^(application\/)?at\+jwt$/i;
 
@@ -38,6 +46,7 @@ export class AccessTokens {
   readonly #options: AccessTokenOptions;
   readonly #clock: Clock;
   readonly #findKey: (kid: string) => JwsKey | undefined;
+  readonly #verified = new Map<string, AccessClaims & { readonly nbf: number | undefined }>();
 
   constructor(keys: KeyRing, options: AccessTokenOptions, clock: Clock) {
     this.#keys = keys;
@@ -62,6 +71,11 @@ export class AccessTokens {
 
   /** Throws AppError `invalid_token` or `token_expired`. */
   async verify(token: string): Promise<AccessClaims> {
+    const cached = this.#verified.get(token);
+    if (cached) {
+      this.#checkTimes(cached);
+      return cached;
+    }
     let verified;
     try {
       try {
@@ -78,10 +92,13 @@ export class AccessTokens {
     if (typeof verified.header.typ !== 'string' || !ACCESS_TYP.test(verified.header.typ)) {
       throw new AppError('invalid_token', 'not an access token (typ)');
     }
-    return this.#checkClaims(verified.payload);
+    const claims = this.#checkClaims(verified.payload);
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(token, claims);
+    return claims;
   }
 
-  #checkClaims(claims: Readonly<Record<string, unknown>>): AccessClaims {
+  #checkClaims(claims: Readonly<Record<string, unknown>>): AccessClaims & { readonly nbf: number | undefined } {
     const { iss, aud, sub, sid, jti, iat, exp, nbf } = claims;
     if (iss !== this.#options.issuer) throw new AppError('invalid_token', 'wrong issuer');
     if (!(aud === this.#options.audience || (Array.isArray(aud) && aud.includes(this.#options.audience)))) {
@@ -93,12 +110,17 @@ export class AccessTokens {
     if (!isNumericDate(exp) || !isNumericDate(iat) || (nbf !== undefined && !isNumericDate(nbf))) {
       throw new AppError('invalid_token', 'exp, iat and nbf must be numeric dates');
     }
+    const checked = { sub, sid, jti, iat, exp, nbf: nbf as number | undefined };
+    this.#checkTimes(checked);
+    return checked;
+  }
+
+  #checkTimes(claims: { readonly iat: number; readonly exp: number; readonly nbf: number | undefined }): void {
     const now = this.#clock.now() / 1000;
     const leeway = this.#options.clockLeeway;
-    if (iat > now + leeway) throw new AppError('invalid_token', 'issued in the future');
-    if (nbf !== undefined && nbf > now + leeway) throw new AppError('invalid_token', 'not yet valid');
-    if (exp <= now - leeway) throw new AppError('token_expired');
-    return { sub, sid, jti, iat, exp };
+    if (claims.iat > now + leeway) throw new AppError('invalid_token', 'issued in the future');
+    if (claims.nbf !== undefined && claims.nbf > now + leeway) throw new AppError('invalid_token', 'not yet valid');
+    if (claims.exp <= now - leeway) throw new AppError('token_expired');
   }
 }
 

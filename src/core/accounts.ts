@@ -13,11 +13,21 @@ import type { AccountStore, SessionStore, UserRecord } from '../store/types.js';
 
 const MIN_PASSWORD_CHARS = 8;
 
+/**
+ * Public profiles (id, username, created_at) never change once created, so /auth/me can serve them
+ * from memory. A deleted user's sessions are ended before the user is, so a stale entry is never
+ * reached through a live session. Bounded; oldest entries go first.
+ */
+const PROFILE_CACHE_SIZE = 20_000;
+
+export type UserProfile = Pick<UserRecord, 'id' | 'username' | 'createdAt'>;
+
 export class Accounts {
   readonly #store: AccountStore;
   readonly #sessions: SessionStore;
   readonly #hasher: PasswordHasher;
   readonly #clock: Clock;
+  readonly #profiles = new Map<string, UserProfile>();
 
   constructor(deps: { store: AccountStore; sessions: SessionStore; hasher: PasswordHasher; clock: Clock }) {
     this.#store = deps.store;
@@ -62,8 +72,15 @@ export class Accounts {
     return user;
   }
 
-  async findById(userId: string): Promise<UserRecord | null> {
-    return this.#store.findUserById(userId);
+  async profile(userId: string): Promise<UserProfile | null> {
+    const cached = this.#profiles.get(userId);
+    if (cached) return cached;
+    const user = await this.#store.findUserById(userId);
+    if (!user) return null;
+    const profile = { id: user.id, username: user.username, createdAt: user.createdAt };
+    if (this.#profiles.size >= PROFILE_CACHE_SIZE) this.#profiles.delete(this.#profiles.keys().next().value!);
+    this.#profiles.set(userId, profile);
+    return profile;
   }
 
   /** Changes the password and ends every other session of the user (a thief's included). */
@@ -79,6 +96,7 @@ export class Accounts {
     const user = await this.#verifyOwner(userId, password);
     await this.#sessions.deleteUserSessions(user.id);
     await this.#store.deleteUser(user.id);
+    this.#profiles.delete(user.id);
   }
 
   async #verifyOwner(userId: string, password: string): Promise<UserRecord> {

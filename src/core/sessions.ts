@@ -38,6 +38,11 @@ export interface SessionOptions {
 
 export type LogoutScope = 'local' | 'others' | 'global';
 
+/** The caller of a protected route: the access token's claims and its live session. */
+export interface Principal extends AccessClaims {
+  readonly session: SessionRecord;
+}
+
 /** Who is calling: from a verified access token or a verified refresh token. */
 export interface SessionPrincipal {
   readonly userId: string;
@@ -116,11 +121,13 @@ export class Sessions {
     throw new AppError('invalid_grant');
   }
 
-  /** Verifies an access token and that its session is still live. */
-  async authenticate(accessToken: string): Promise<AccessClaims> {
+  /** Verifies an access token and that its session is still live: the check behind every protected request. */
+  async authenticate(accessToken: string): Promise<Principal> {
     const claims = await this.#tokens.verify(accessToken);
-    if (!(await this.#store.isSessionActive(claims.sid, this.#clock.now()))) throw new AppError('token_revoked');
-    return claims;
+    const session = await this.#store.getSession(claims.sid, this.#clock.now());
+    // The user check guards against a forged-but-signed sid of someone else's session.
+    if (!session || session.userId !== claims.sub) throw new AppError('token_revoked');
+    return { ...claims, session };
   }
 
   /**
@@ -136,10 +143,6 @@ export class Sessions {
       throw new AppError('invalid_grant');
     }
     return { userId: session.userId, sessionId: session.id };
-  }
-
-  async get(sessionId: string): Promise<SessionRecord | null> {
-    return this.#store.getSession(sessionId, this.#clock.now());
   }
 
   async list(userId: string): Promise<SessionRecord[]> {

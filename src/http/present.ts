@@ -4,7 +4,7 @@ import type { SessionRecord, TodoRecord, UserRecord } from '../store/types.js';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function userBody(user: UserRecord): { id: string; username: string; created_at: string } {
+export function userBody(user: Pick<UserRecord, 'id' | 'username' | 'createdAt'>): { id: string; username: string; created_at: string } {
   return { id: user.id, username: user.username, created_at: iso(user.createdAt) };
 }
 

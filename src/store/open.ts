@@ -30,7 +30,7 @@ export interface OpenedStores extends Stores {
 export async function openStores(urls: StoreUrls, options?: { migrate?: boolean }): Promise<OpenedStores> {
   const sql = openSqlDatabase(urls.databaseUrl);
   const health: StoreHealth[] = [sqlHealth(sql)];
-  let sessions: SessionStore = guardStore(sql.dialect, new SqlSessionStore(sql.db));
+  let sessions: SessionStore = guardStore(sql.dialect, new SqlSessionStore(sql.db, sql.sqlite));
   let counters: CounterStore = new MemoryCounterStore();
   try {
     await describeFailure(sql.dialect, urls.databaseUrl, () => pingSql(sql.db));

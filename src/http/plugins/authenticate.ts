@@ -4,12 +4,11 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
-import type { AccessClaims } from '../../core/access-tokens.js';
-import type { Sessions } from '../../core/sessions.js';
+import type { Principal, Sessions } from '../../core/sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    principal: AccessClaims | null;
+    principal: Principal | null;
   }
 }
 
@@ -30,7 +29,7 @@ export function authenticator(sessions: Sessions): (request: FastifyRequest) => 
 }
 
 /** The verified principal of a protected route (its preHandler has run). */
-export function principalOf(request: FastifyRequest): AccessClaims {
+export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new AppError('missing_token');
   return request.principal;
 }

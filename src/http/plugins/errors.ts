@@ -30,7 +30,6 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (status === 413) return send(reply, 'payload_too_large');
     if (status === 415) return send(reply, 'unsupported_media_type');
     if (status === 404) return send(reply, 'not_found');
-    if (status === 405) return send(reply, 'method_not_allowed');
     // Malformed JSON, bad form encoding, empty body with a JSON content type and the like. The
     // parser's message is safe (it names the problem, not the body), but we keep ours fixed.
     if (status >= 400 && status < 500) return send(reply, 'invalid_request', status === 400 ? 'The request body could not be parsed.' : undefined);

@@ -93,9 +93,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     preHandler: authenticate,
     schema: { tags: ['accounts'], summary: 'The calling user and session', security: [{ bearer: [] }], response: { 200: Me, ...errors(401) } },
   }, async (request) => {
-    const { sub, sid } = principalOf(request);
-    const [user, session] = await Promise.all([accounts.findById(sub), sessions.get(sid)]);
-    if (!user || !session) throw new AppError('token_revoked');
+    const { sub, session } = principalOf(request);
+    const user = await accounts.profile(sub);
+    if (!user) throw new AppError('token_revoked');
     return {
       user: userBody(user),
       session: { id: session.id, created_at: iso(session.createdAt), expires_at: iso(Math.min(session.expiresAt, session.absoluteExpiresAt)) },

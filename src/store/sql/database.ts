@@ -12,6 +12,8 @@ import type { Database } from './schema.js';
 export interface SqlDatabase {
   readonly db: Kysely<Database>;
   readonly dialect: 'sqlite' | 'postgres';
+  /** The SQLite handle itself, for the few hot-path reads that run as prepared statements. */
+  readonly sqlite?: SQLite.Database;
 }
 
 /** Bounds on waiting for PostgreSQL, so a stuck database yields 503 quickly instead of hanging. */
@@ -19,7 +21,10 @@ const PG_CONNECT_TIMEOUT_MS = 3_000;
 const PG_STATEMENT_TIMEOUT_MS = 5_000;
 
 export function openSqlDatabase(url: string): SqlDatabase {
-  if (url.startsWith('sqlite:')) return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(url.slice(7)) }) }), dialect: 'sqlite' };
+  if (url.startsWith('sqlite:')) {
+    const sqlite = openSqlite(url.slice(7));
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', sqlite };
+  }
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,

@@ -3,6 +3,7 @@
  * compare-and-set on (id, generation, refresh_hash), so concurrent refreshes, even from several
  * processes sharing the file or the PostgreSQL server, can never both rotate.
  */
+import type SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { decideRotation } from '../rotation.js';
@@ -15,10 +16,23 @@ const MAX_CAS_ATTEMPTS = 5;
 
 export class SqlSessionStore implements SessionStore {
   readonly #db: Kysely<Database>;
+  /** getSession as a prepared statement when on SQLite: the lookup behind every authenticated request. */
+  readonly #sqlite: SQLite.Database | undefined;
+  #fastGet: SQLite.Statement<[string, number, number], Database['sessions']> | undefined;
   #lastSweep = 0;
 
-  constructor(db: Kysely<Database>) {
+  /**
+   * `sqlite`: the raw handle under `db`, when the dialect is SQLite. The session lookup is then
+   * built by Kysely once and run as a prepared statement: ~10x faster than a Kysely round trip
+   * per request (bench/README: "session lookup"), with the same SQL.
+   */
+  constructor(db: Kysely<Database>, sqlite?: SQLite.Database) {
     this.#db = db;
+    this.#sqlite = sqlite;
+  }
+
+  #selectLive(id: string, now: number) {
+    return this.#db.selectFrom('sessions').selectAll().where('id', '=', id).where('expires_at', '>', now).where('absolute_expires_at', '>', now);
   }
 
   async createSession(s: SessionRecord): Promise<void> {
@@ -44,9 +58,13 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async getSession(id: string, now: number): Promise<SessionRecord | null> {
-    const row = await this.#db.selectFrom('sessions').selectAll()
-      .where('id', '=', id).where('expires_at', '>', now).where('absolute_expires_at', '>', now)
-      .executeTakeFirst();
+    if (this.#sqlite) {
+      // Prepared on first use: the table exists only once migrations have run.
+      this.#fastGet ??= this.#sqlite.prepare(this.#selectLive('?', -1).compile().sql);
+      const row = this.#fastGet.get(id, now, now);
+      return row ? toSession(row) : null;
+    }
+    const row = await this.#selectLive(id, now).executeTakeFirst();
     return row ? toSession(row) : null;
   }
 
