@@ -96,7 +96,9 @@ export function parseConfig(env: Env): Config {
   });
   const redisRaw = (env.REDIS_URL ?? '').trim();
   const redisUrl = redisRaw === '' ? undefined : redisRaw;
-  if (redisUrl && !redisUrl.split(',').every((u) => /^rediss?:\/\/|^redis-sentinel:\/\/|^[^:/]+:\d+$/.test(u.trim()))) {
+  // A Sentinel URL lists its sentinels with commas inside one URL; anything else with commas is a cluster node list.
+  const redisParts = redisUrl?.startsWith('redis-sentinel://') ? [redisUrl] : redisUrl?.split(',') ?? [];
+  if (!redisParts.every((u) => /^rediss?:\/\/|^redis-sentinel:\/\/|^[^:/]+:\d+$/.test(u.trim()))) {
     problems.push('REDIS_URL: must be redis://…, rediss://…, redis-sentinel://…, or a comma-separated list of host:port cluster nodes');
   }
   const jwtAlg = read('TOLLGATE_JWT_ALG', 'ES256', oneOf(JWS_ALGS));

@@ -1,7 +1,7 @@
 /**
  * Refresh rotation with reuse detection, as one pure decision over a session's current state.
  * Engines that can run it inside a transaction (SQLite, PostgreSQL) call it directly; the Redis
- * engine runs the same rules in a Lua script (src/store/redis/rotate.lua) and both pass the same
+ * engine runs the same rules in a Lua script (ROTATE_SESSION in src/store/redis/scripts.ts) and both pass the same
  * contract suite.
  *
  * Refresh secrets form a chain: each one is an HMAC of the previous under a server key (see

@@ -114,10 +114,8 @@ export type RotateOutcome =
 
 export interface SessionStore {
   createSession(session: SessionRecord): Promise<void>;
-  /** Null when absent or expired. */
+  /** Null when absent or expired. The hot-path check behind every authenticated request. */
   getSession(id: string, now: number): Promise<SessionRecord | null>;
-  /** The hot-path check behind every authenticated request. */
-  isSessionActive(id: string, now: number): Promise<boolean>;
   /** Atomic refresh rotation with reuse detection; see RotateOutcome. */
   rotateSession(request: RotateRequest): Promise<RotateOutcome>;
   /** The user's live sessions, newest first. */

@@ -68,13 +68,6 @@ export class SqlSessionStore implements SessionStore {
     return row ? toSession(row) : null;
   }
 
-  async isSessionActive(id: string, now: number): Promise<boolean> {
-    const row = await this.#db.selectFrom('sessions').select('id')
-      .where('id', '=', id).where('expires_at', '>', now).where('absolute_expires_at', '>', now)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
   async rotateSession(req: RotateRequest): Promise<RotateOutcome> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const row = await this.#db.selectFrom('sessions').selectAll().where('id', '=', req.sessionId).executeTakeFirst();
