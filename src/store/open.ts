@@ -12,6 +12,8 @@ import { SqlSessionStore } from './sql/sessions.js';
 import { SqlTodoStore } from './sql/todos.js';
 import { openRedis, pingRedis } from './redis/connect.js';
 import { RedisSessionStore } from './redis/sessions.js';
+import { RedisInvalidationBus } from './redis/invalidation-bus.js';
+import { CachedSessionStore } from './session-cache.js';
 import { MemoryCounterStore } from './memory-counters.js';
 import { RedisCounterStore } from './redis/counters.js';
 import type { CounterStore, SessionStore, StoreHealth, Stores } from './types.js';
@@ -37,9 +39,18 @@ export async function openStores(urls: StoreUrls, options?: { migrate?: boolean 
     if (options?.migrate !== false) await migrate(sql.db);
     if (urls.redisUrl) {
       const redis = openRedis(urls.redisUrl);
-      health.push({ name: 'redis', ping: () => pingRedis(redis), close: async () => void (await redis.quit().catch(() => redis.disconnect())) });
+      const bus = new RedisInvalidationBus(redis);
+      health.push({
+        name: 'redis',
+        ping: () => pingRedis(redis),
+        close: async () => {
+          await bus.close();
+          await redis.quit().catch(() => redis.disconnect());
+        },
+      });
       await describeFailure('redis', urls.redisUrl, () => pingRedis(redis));
-      sessions = guardStore('redis', new RedisSessionStore(redis));
+      // Sessions are read on every authenticated request: a local cache, kept exact by pub/sub.
+      sessions = guardStore('redis', new CachedSessionStore(new RedisSessionStore(redis), bus));
       counters = guardStore('redis', new RedisCounterStore(redis));
     }
   } catch (error) {
