@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { buildApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config.js';
+import { PasswordHasher } from '../../src/core/passwords.js';
+import { loggerOptions } from '../../src/server.js';
+import { createServices } from '../../src/services.js';
+import { openStores } from '../../src/store/open.js';
+import { PASSWORD, TEST_ARGON2, TestClock, authed } from '../helper.js';
+
+test('request logs at trace level never contain passwords, tokens or password hashes', async (t) => {
+  const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'trace' });
+  const stores = await openStores(config);
+  const services = await createServices(config, stores, { clock: new TestClock(), hasher: new PasswordHasher(TEST_ARGON2) });
+  let logged = '';
+  const stream = new Writable({ write(chunk, _encoding, done) { logged += String(chunk); done(); } });
+  const options = loggerOptions(config) as Record<string, unknown>;
+  const app = await buildApp(services, { logger: { ...options, stream } });
+  t.after(async () => { await app.close(); await stores.close(); });
+
+  await app.inject({ method: 'POST', url: '/auth/register', payload: { username: 'alice', password: PASSWORD } });
+  const pair = (await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD } })).json();
+  await app.inject({ method: 'GET', url: '/auth/me', headers: authed(pair.access_token, { cookie: `session=${pair.refresh_token}` }) });
+  const refreshed = (await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })).json();
+  await app.inject({ method: 'POST', url: '/auth/password', headers: authed(refreshed.access_token), payload: { current_password: PASSWORD, new_password: 'another long passphrase' } });
+  await app.inject({ method: 'GET', url: '/auth/me', headers: authed('garbage.token.here') });
+
+  assert.ok(logged.includes('request completed'), 'request logging is on, so the test can see what it logs');
+  const hash = (await stores.accounts.findUserByName('alice'))!.passwordHash;
+  for (const secret of [PASSWORD, 'another long passphrase', pair.access_token, pair.refresh_token, refreshed.access_token, refreshed.refresh_token, hash, 'garbage.token.here']) {
+    assert.equal(logged.includes(secret), false, `log contains ${secret.slice(0, 12)}…`);
+  }
+  assert.equal(logged.includes(pair.refresh_token.split('.')[3]!), false, 'log contains a refresh secret');
+});
