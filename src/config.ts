@@ -4,6 +4,7 @@
  * tollgate reads process.env. Every bad value is reported on its own line naming the variable.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from './errors.js';
 import { JWS_ALGS, type JwsAlg } from './core/jws.js';
@@ -35,6 +36,8 @@ export interface Config {
   /** Origins allowed by CORS; empty means CORS stays closed. */
   readonly corsOrigins: readonly string[];
   readonly rateLimit: Readonly<RateLimitConfig>;
+  /** argon2 hashes computed at once per process (the rest queue): keeps CPU for requests during a login flood. */
+  readonly hashConcurrency: number;
 }
 
 export interface RateLimitConfig {
@@ -131,6 +134,7 @@ export function parseConfig(env: Env): Config {
     bodyLimit: read('TOLLGATE_BODY_LIMIT', '16384', integer(1024, 1024 * 1024)),
     trustProxy: read('TOLLGATE_TRUST_PROXY', 'false', parseTrustProxy),
     corsOrigins: read('TOLLGATE_CORS_ORIGINS', '', (raw) => raw.split(',').map((o) => o.trim()).filter(Boolean)),
+    hashConcurrency: read('TOLLGATE_HASH_CONCURRENCY', String(defaultHashConcurrency(env)), integer(1, 256)),
     rateLimit: {
       perIp: read('TOLLGATE_RATE_LIMIT_IP', '30', integer(1, 1_000_000)),
       perAccount: read('TOLLGATE_RATE_LIMIT_ACCOUNT', '10', integer(1, 1_000_000)),
@@ -145,6 +149,12 @@ export function parseConfig(env: Env): Config {
 }
 
 class BadValue extends Error {}
+
+/** Leave one core to serve requests: (cores - 1) split between the worker processes, at least 1. */
+function defaultHashConcurrency(env: Env): number {
+  const workers = /^\d+$/.test(env.TOLLGATE_WORKERS ?? '') ? Math.max(1, Number(env.TOLLGATE_WORKERS)) : 1;
+  return Math.max(1, Math.floor((availableParallelism() - 1) / workers));
+}
 
 function asString(raw: string): string {
   return raw;

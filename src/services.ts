@@ -35,6 +35,6 @@ export async function createServices(config: Config, stores: Stores, deps: { clo
     { store: stores.sessions, tokens, chain: new RefreshChain(createSecretKey(Buffer.from(chainKey, 'base64url'))), clock },
     config,
   );
-  const accounts = new Accounts({ store: stores.accounts, sessions: stores.sessions, hasher: deps.hasher ?? new PasswordHasher(), clock });
+  const accounts = new Accounts({ store: stores.accounts, sessions: stores.sessions, hasher: deps.hasher ?? new PasswordHasher(undefined, { concurrency: config.hashConcurrency, maxQueued: 256 }), clock });
   return { config, clock, stores, keys, accounts, sessions, todos: new Todos(stores.todos, clock) };
 }

@@ -3,6 +3,8 @@
  * never blocks the event loop that serves authenticated requests.
  */
 import argon2 from 'argon2';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+import { AppError } from '../errors.js';
 
 export interface Argon2Params {
   /** KiB of memory per hash. */
@@ -17,22 +19,32 @@ export const OWASP_ARGON2: Argon2Params = Object.freeze({ memoryCost: 19456, tim
 /** Most bytes of password we hash; longer input is refused before any work (hashing is costly). */
 export const MAX_PASSWORD_BYTES = 1024;
 
+export interface HasherOptions {
+  /** Hashes computed at once; the rest wait their turn. */
+  readonly concurrency: number;
+  /** Hashes allowed to wait; beyond this callers get `rate_limited`. */
+  readonly maxQueued: number;
+}
+
 export class PasswordHasher {
   readonly #params: Argon2Params;
+  readonly #limit: ConcurrencyLimit;
   #dummyHash: Promise<string> | undefined;
 
-  constructor(params: Argon2Params = OWASP_ARGON2) {
+  constructor(params: Argon2Params = OWASP_ARGON2, options: HasherOptions = { concurrency: 1, maxQueued: 256 }) {
     this.#params = params;
+    this.#limit = new ConcurrencyLimit(options.concurrency, options.maxQueued);
   }
 
   hash(password: string): Promise<string> {
-    return argon2.hash(normalize(password), { type: argon2.argon2id, ...this.#params });
+    return this.#limit.run(() => argon2.hash(normalize(password), { type: argon2.argon2id, ...this.#params }));
   }
 
   async verify(hash: string, password: string): Promise<boolean> {
     try {
-      return await argon2.verify(hash, normalize(password));
-    } catch {
+      return await this.#limit.run(() => argon2.verify(hash, normalize(password)));
+    } catch (error) {
+      if (error instanceof AppError) throw error;
       return false; // a corrupt stored hash is a failed login, never a 500 that reveals the user exists
     }
   }
