@@ -93,4 +93,34 @@ describe('tollgate command line', () => {
     assert.equal(await response, 201);
     assert.equal(await exited, 0);
   });
+
+  test('serve --workers 2 starts two processes on one port that share keys and sessions, and stops them all on SIGTERM', async () => {
+    const server = spawn(process.execPath, [...CLI, 'serve', '--workers', '2'], {
+      env: { ...process.env, DATABASE_URL: tempDatabase(), PORT: '0', LOG_LEVEL: 'info', TOLLGATE_RATE_LIMIT_IP: '1000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      server.stdout.on('data', (chunk) => {
+        out += chunk;
+        const ports = [...out.matchAll(/listening at http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+        if (ports.length === 2) resolve(ports[0]!);
+      });
+      server.on('exit', () => reject(new Error(`server exited early: ${out}`)));
+    });
+    const pids = new Set([...out.matchAll(/"pid":(\d+)/g)].map((m) => m[1]));
+    assert.equal(pids.size, 2, 'two worker processes logged that they listen');
+    const base = `http://127.0.0.1:${port}`;
+    const post = (path: string, body: unknown) => fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await post('/auth/register', { username: 'frank', password: 'a long enough passphrase' })).status, 201);
+    const pair = await (await post('/auth/login', { username: 'frank', password: 'a long enough passphrase' })).json() as { access_token: string };
+    // New connections are spread over the workers; every one must accept the token.
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${pair.access_token}`, connection: 'close' } });
+      assert.equal(res.status, 200);
+    }
+    server.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
 });
