@@ -13,6 +13,7 @@ import { createServices } from './services.js';
 import { migrate } from './store/sql/migrations.js';
 import { openSqlDatabase } from './store/sql/database.js';
 import { openStores, StoreStartError } from './store/open.js';
+import { SqliteServeLockError } from './store/sqlite-lock.js';
 
 const HELP = `Usage: tollgate <command> [options]
 
@@ -103,7 +104,7 @@ class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   // Expected failures are one line; anything else is a bug and keeps its stack for the report.
-  const expected = error instanceof ConfigError || error instanceof StoreStartError || error instanceof UsageError || error instanceof AppError
+  const expected = error instanceof ConfigError || error instanceof StoreStartError || error instanceof SqliteServeLockError || error instanceof UsageError || error instanceof AppError
     || (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'));
   if (expected) {
     const message = (error as Error).message;

@@ -1,6 +1,6 @@
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,38 @@ const CLI = ['--import', 'tsx', new URL('../src/cli.ts', import.meta.url).pathna
 
 function tollgate(args: string[], env: Record<string, string> = {}, input?: string) {
   return spawnSync(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8', timeout: 60_000 });
+}
+
+interface Served {
+  readonly process: ChildProcess;
+  /** Ports logged by the listening processes (one per worker). */
+  readonly ports: number[];
+  /** Log lines so far. */
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts `tollgate serve` and resolves once `listeners` processes log that they listen. The
+ * process is killed when the test ends, whatever its assertions did.
+ */
+async function serve(t: TestContext, env: Record<string, string>, options?: { args?: string[]; listeners?: number }): Promise<Served> {
+  const child = spawn(process.execPath, [...CLI, 'serve', ...(options?.args ?? [])], {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let out = '';
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      out += chunk;
+      const found = [...out.matchAll(/listening at http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+      if (found.length === (options?.listeners ?? 1)) resolve(found);
+    });
+    child.on('exit', () => reject(new Error(`server exited early: ${out}`)));
+  });
+  return { process: child, ports, output: () => out, exited };
 }
 
 function tempDatabase(): string {
@@ -62,21 +94,9 @@ describe('tollgate command line', () => {
     assert.match(tollgate(['user', 'add', 'dave'], { DATABASE_URL: db }, 'short\n').stderr, /password must be at least 8/);
   });
 
-  test('serve finishes an in-flight request on SIGTERM, then exits 0', async () => {
-    const server = spawn(process.execPath, [...CLI, 'serve'], {
-      env: { ...process.env, DATABASE_URL: tempDatabase(), PORT: '0', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      server.stdout.on('data', (chunk) => {
-        out += chunk;
-        const match = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-        if (match) resolve(Number(match[1]));
-      });
-      server.on('exit', () => reject(new Error(`server exited early: ${out}`)));
-    });
+  test('serve finishes an in-flight request on SIGTERM, then exits 0', async (t) => {
+    const server = await serve(t, { DATABASE_URL: tempDatabase() });
+    const [port] = server.ports;
     const body = JSON.stringify({ username: 'erin', password: 'a long enough passphrase' });
     const response = new Promise<number>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/auth/register', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -86,41 +106,49 @@ describe('tollgate command line', () => {
       req.on('error', reject);
       req.write(body.slice(0, 10)); // the request is now in flight: headers sent, body not finished
       setTimeout(() => {
-        server.kill('SIGTERM');
+        server.process.kill('SIGTERM');
         setTimeout(() => req.end(body.slice(10)), 200);
       }, 200);
     });
     assert.equal(await response, 201);
-    assert.equal(await exited, 0);
+    assert.equal(await server.exited, 0);
   });
 
-  test('serve --workers 2 starts two processes on one port that share keys and sessions, and stops them all on SIGTERM', async () => {
-    const server = spawn(process.execPath, [...CLI, 'serve', '--workers', '2'], {
-      env: { ...process.env, DATABASE_URL: tempDatabase(), PORT: '0', LOG_LEVEL: 'info', TOLLGATE_RATE_LIMIT_IP: '1000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
-    let out = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      server.stdout.on('data', (chunk) => {
-        out += chunk;
-        const ports = [...out.matchAll(/listening at http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
-        if (ports.length === 2) resolve(ports[0]!);
-      });
-      server.on('exit', () => reject(new Error(`server exited early: ${out}`)));
-    });
-    const pids = new Set([...out.matchAll(/"pid":(\d+)/g)].map((m) => m[1]));
+  test('serve --workers 2 starts two processes on one port that share keys and sessions, and stops them all on SIGTERM', async (t) => {
+    const server = await serve(t, { DATABASE_URL: tempDatabase(), TOLLGATE_RATE_LIMIT_IP: '1000' }, { args: ['--workers', '2'], listeners: 2 });
+    const port = server.ports[0]!;
+    const pids = new Set([...server.output().matchAll(/"pid":(\d+)/g)].map((m) => m[1]));
     assert.equal(pids.size, 2, 'two worker processes logged that they listen');
     const base = `http://127.0.0.1:${port}`;
     const post = (path: string, body: unknown) => fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await post('/auth/register', { username: 'frank', password: 'a long enough passphrase' })).status, 201);
     const pair = await (await post('/auth/login', { username: 'frank', password: 'a long enough passphrase' })).json() as { access_token: string };
-    // New connections are spread over the workers; every one must accept the token.
+    // New connections are spread over the workers; every one must accept the token (and cache its session).
+    const me = () => fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${pair.access_token}`, connection: 'close' } });
+    for (let i = 0; i < 8; i++) assert.equal((await me()).status, 200);
+    // A logout on one worker must reach the other's session cache before the next request.
+    const logout = await fetch(`${base}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${pair.access_token}`, 'content-type': 'application/json', connection: 'close' }, body: '{}' });
+    assert.equal(logout.status, 204);
     for (let i = 0; i < 8; i++) {
-      const res = await fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${pair.access_token}`, connection: 'close' } });
-      assert.equal(res.status, 200);
+      const res = await me();
+      assert.equal(res.status, 401);
+      assert.equal(((await res.json()) as { error: string }).error, 'token_revoked');
     }
-    server.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    server.process.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+  });
+
+  test('a second server on the same SQLite file refuses to start with one line, and a lock left by a dead process is taken over', async (t) => {
+    const db = tempDatabase();
+    const first = await serve(t, { DATABASE_URL: db });
+    const second = tollgate(['serve'], { DATABASE_URL: db, PORT: '0' });
+    assert.equal(second.status, 1);
+    assert.match(second.stderr, /another tollgate server \(pid \d+\) is serving/);
+    assert.equal(second.stderr.trim().split('\n').length, 1);
+    first.process.kill('SIGKILL'); // no clean shutdown: the lock file stays behind
+    await first.exited;
+    const third = await serve(t, { DATABASE_URL: db });
+    third.process.kill('SIGTERM');
+    assert.equal(await third.exited, 0);
   });
 });

@@ -8,6 +8,8 @@ import { systemClock } from '../core/clock.js';
 import { createServices } from '../services.js';
 import { startServer } from '../server.js';
 import { openStores } from '../store/open.js';
+import { relayInvalidations } from '../store/process-bus.js';
+import { claimSqliteServeLock } from '../store/sqlite-lock.js';
 
 /** In-flight requests get this long to finish on SIGTERM/SIGINT before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -15,26 +17,31 @@ const SHUTDOWN_GRACE_MS = 10_000;
 const RESPAWN_DELAY_MS = 1_000;
 
 export async function serve(config: Config): Promise<void> {
-  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config);
-  const server = await startServer(config, { migrate: cluster.isPrimary });
-  onShutdown(async () => server.close());
+  const release = cluster.isPrimary ? claimServeLock(config) : () => undefined;
+  try {
+    if (config.workers > 1 && cluster.isPrimary) return await runPrimary(config, release);
+    const starting = startServer(config, { migrate: cluster.isPrimary });
+    // Signals are handled from the start: a SIGTERM that arrives while starting waits for it, then closes.
+    onShutdown(async () => {
+      await (await starting).close();
+      release();
+    });
+    await starting;
+  } catch (error) {
+    release();
+    throw error;
+  }
 }
 
-async function runPrimary(config: Config): Promise<void> {
-  // Migrate and create the first key here, once, so workers never race on an empty store.
-  const stores = await openStores(config);
-  await createServices(config, stores, { clock: systemClock });
-  await stores.close();
+/** Sessions in a SQLite file are served by one server only (src/store/sqlite-lock.ts). */
+function claimServeLock(config: Config): () => void {
+  const path = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl.slice(7) : undefined;
+  if (path === undefined || path === ':memory:' || config.redisUrl) return () => undefined;
+  return claimSqliteServeLock(path);
+}
 
+async function runPrimary(config: Config, release: () => void): Promise<void> {
   let stopping = false;
-  const fork = (): void => void cluster.fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
-    setTimeout(fork, RESPAWN_DELAY_MS).unref();
-  });
-  for (let i = 0; i < config.workers; i++) fork();
-  process.stderr.write(`tollgate primary ${process.pid}: ${config.workers} workers on http://${config.host}:${config.port}\n`);
   onShutdown(async () => {
     stopping = true;
     const workers = Object.values(cluster.workers ?? {});
@@ -43,7 +50,22 @@ async function runPrimary(config: Config): Promise<void> {
       w.once('exit', () => resolve());
       w.kill('SIGTERM');
     })));
+    release();
   });
+  // Migrate and create the first key here, once, so workers never race on an empty store.
+  const stores = await openStores(config);
+  await createServices(config, stores, { clock: systemClock });
+  await stores.close();
+
+  relayInvalidations();
+  const fork = (): void => void cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    setTimeout(fork, RESPAWN_DELAY_MS).unref();
+  });
+  for (let i = 0; i < config.workers; i++) fork();
+  process.stderr.write(`tollgate primary ${process.pid}: ${config.workers} workers on http://${config.host}:${config.port}\n`);
 }
 
 function onShutdown(close: () => Promise<void>): void {

@@ -14,6 +14,7 @@ import { openRedis, pingRedis } from './redis/connect.js';
 import { RedisSessionStore } from './redis/sessions.js';
 import { RedisInvalidationBus } from './redis/invalidation-bus.js';
 import { CachedSessionStore } from './session-cache.js';
+import { ProcessBus } from './process-bus.js';
 import { MemoryCounterStore } from './memory-counters.js';
 import { RedisCounterStore } from './redis/counters.js';
 import type { CounterStore, SessionStore, StoreHealth, Stores } from './types.js';
@@ -32,27 +33,11 @@ export interface OpenedStores extends Stores {
 export async function openStores(urls: StoreUrls, options?: { migrate?: boolean }): Promise<OpenedStores> {
   const sql = openSqlDatabase(urls.databaseUrl);
   const health: StoreHealth[] = [sqlHealth(sql)];
-  let sessions: SessionStore = guardStore(sql.dialect, new SqlSessionStore(sql.db, sql.sqlite));
-  let counters: CounterStore = new MemoryCounterStore();
+  let shared: { sessions: SessionStore; counters: CounterStore };
   try {
     await describeFailure(sql.dialect, urls.databaseUrl, () => pingSql(sql.db));
     if (options?.migrate !== false) await migrate(sql.db);
-    if (urls.redisUrl) {
-      const redis = openRedis(urls.redisUrl);
-      const bus = new RedisInvalidationBus(redis);
-      health.push({
-        name: 'redis',
-        ping: () => pingRedis(redis),
-        close: async () => {
-          await bus.close();
-          await redis.quit().catch(() => redis.disconnect());
-        },
-      });
-      await describeFailure('redis', urls.redisUrl, () => pingRedis(redis));
-      // Sessions are read on every authenticated request: a local cache, kept exact by pub/sub.
-      sessions = guardStore('redis', new CachedSessionStore(new RedisSessionStore(redis), bus));
-      counters = guardStore('redis', new RedisCounterStore(redis));
-    }
+    shared = urls.redisUrl ? await openRedisStores(urls.redisUrl, health) : { sessions: sqlSessionStore(sql), counters: new MemoryCounterStore() };
   } catch (error) {
     await Promise.allSettled(health.map((h) => h.close()));
     throw error;
@@ -61,12 +46,41 @@ export async function openStores(urls: StoreUrls, options?: { migrate?: boolean 
     accounts: guardStore(sql.dialect, new SqlAccountStore(sql.db)),
     todos: guardStore(sql.dialect, new SqlTodoStore(sql.db)),
     keys: guardStore(sql.dialect, new SqlKeyStore(sql.db)),
-    sessions,
-    counters,
+    ...shared,
     health,
     close: async () => {
       await Promise.allSettled(health.map((h) => h.close()));
     },
+  };
+}
+
+/**
+ * Sessions in the database. On SQLite (one server per file, see sqlite-lock.ts) live sessions are
+ * cached per process and kept exact over the cluster IPC channel: the session read is the largest
+ * cost of an authenticated request. PostgreSQL sessions are not cached, since other servers'
+ * changes would not reach this process; use Redis for sessions with several servers.
+ */
+function sqlSessionStore(sql: SqlDatabase): SessionStore {
+  const store = new SqlSessionStore(sql.db, sql.sqlite);
+  return guardStore(sql.dialect, sql.sqlite ? new CachedSessionStore(store, new ProcessBus()) : store);
+}
+
+/** Sessions and rate-limit counters in Redis; sessions cached per process, kept exact by pub/sub. */
+async function openRedisStores(url: string, health: StoreHealth[]): Promise<{ sessions: SessionStore; counters: CounterStore }> {
+  const redis = openRedis(url);
+  const bus = new RedisInvalidationBus(redis);
+  health.push({
+    name: 'redis',
+    ping: () => pingRedis(redis),
+    close: async () => {
+      await bus.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  });
+  await describeFailure('redis', url, () => pingRedis(redis));
+  return {
+    sessions: guardStore('redis', new CachedSessionStore(new RedisSessionStore(redis), bus)),
+    counters: guardStore('redis', new RedisCounterStore(redis)),
   };
 }
 
