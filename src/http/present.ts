@@ -2,7 +2,21 @@
 import type { TokenPair } from '../core/sessions.js';
 import type { SessionRecord, TodoRecord, UserRecord } from '../store/types.js';
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
+const isoCache = new Map<number, string>();
+
+/**
+ * ISO 8601 in UTC. Memoised: the same few timestamps (a session's creation and expiry, a user's
+ * creation) are formatted on every /auth/me, and Date#toISOString showed up in its profile.
+ */
+export function iso(ms: number): string {
+  let text = isoCache.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (isoCache.size >= 10_000) isoCache.clear();
+    isoCache.set(ms, text);
+  }
+  return text;
+}
 
 export function userBody(user: Pick<UserRecord, 'id' | 'username' | 'createdAt'>): { id: string; username: string; created_at: string } {
   return { id: user.id, username: user.username, created_at: iso(user.createdAt) };
