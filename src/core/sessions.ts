@@ -4,6 +4,7 @@
  * makes its access tokens answer `token_revoked` on the very next request.
  */
 import { AppError } from '../errors.js';
+import { equalSecrets } from './constant-time.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
 import {
@@ -139,7 +140,7 @@ export class Sessions {
     const session = parts && (await this.#store.getSession(parts.sessionId, this.#clock.now()));
     if (!parts || !session) throw new AppError('invalid_grant');
     const depth = session.generation - parts.generation;
-    if (depth < 0 || depth > MAX_CHAIN_DEPTH || this.#chain.hashes(parts.secret, depth)[depth] !== session.refreshHash) {
+    if (depth < 0 || depth > MAX_CHAIN_DEPTH || !equalSecrets(this.#chain.hashes(parts.secret, depth)[depth]!, session.refreshHash)) {
       throw new AppError('invalid_grant');
     }
     return { userId: session.userId, sessionId: session.id };

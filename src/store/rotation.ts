@@ -9,7 +9,7 @@
  * forward to the current one, and a racing client inside the grace window can be handed the
  * current token again instead of a new branch.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { equalSecrets } from '../core/constant-time.js';
 import type { RotateRequest, SessionRecord } from './types.js';
 
 /** How many past rotation times a session keeps (for grace checks of older racing tokens). */
@@ -28,8 +28,8 @@ export function decideRotation(session: SessionRecord | null, req: RotateRequest
   if (depth < 0) return { outcome: 'invalid' };
   if (depth >= req.hashes.length) return { outcome: 'deeper', depth };
   // Hashes of 256-bit random secrets: comparing them leaks nothing useful, but constant time is
-  // free here and keeps the rule simple ("secrets and their hashes compare in constant time").
-  if (!sameHash(req.hashes[depth]!, session.refreshHash)) return { outcome: 'invalid' };
+  // free here and keeps one rule everywhere: secrets and their hashes compare in constant time.
+  if (!equalSecrets(req.hashes[depth]!, session.refreshHash)) return { outcome: 'invalid' };
 
   const renewed = { lastUsedAt: req.now, expiresAt: Math.min(req.now + req.idleTtlMs, session.absoluteExpiresAt) };
   if (depth === 0) {
@@ -54,10 +54,4 @@ export function decideRotation(session: SessionRecord | null, req: RotateRequest
     return { outcome: 'grace', session: { ...session, ...renewed } };
   }
   return { outcome: 'reused' };
-}
-
-function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

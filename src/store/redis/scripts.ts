@@ -89,7 +89,7 @@ if depth < 0 then return {'invalid'} end
 local n = #ARGV - 4
 if depth >= n then return {'deeper', depth} end
 
--- Constant-time comparison, as timingSafeEqual in rotation.ts.
+-- Constant-time comparison, as equalSecrets (src/core/constant-time.ts) in rotation.ts.
 local presented, stored = ARGV[5 + depth], s[3]
 if #presented ~= #stored then return {'invalid'} end
 local diff = 0
