@@ -80,6 +80,7 @@ async function main(argv: string[]): Promise<void> {
         }
       });
     case 'keys rotate':
+      if (config.jwtAlg === 'HS256') throw new UsageError('HS256 keys come from TOLLGATE_JWT_SECRET; change the secret to rotate');
       return withServices(config, async ({ keys }) => {
         const key = await keys.rotate({ immediately: values.now === true });
         process.stdout.write(`new key ${key.kid} (${key.alg}) published; signs from ${iso(key.activatesAt)}\n`);

@@ -28,13 +28,16 @@ export class AppError extends Error {
   readonly status: number;
   /** Extra response headers (e.g. Retry-After); never secrets. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Why, for the log only: never sent to the client (e.g. which token check failed). */
+  readonly detail: string | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { headers?: Record<string, string> }) {
+  constructor(code: ErrorCode, message?: string, options?: { headers?: Record<string, string>; detail?: string }) {
     super(message ?? ERRORS[code].message);
     this.name = 'AppError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.headers = options?.headers ?? {};
+    this.detail = options?.detail;
   }
 }
 

@@ -34,9 +34,18 @@ export interface TestApp {
   readonly clock: TestClock;
 }
 
-export async function buildTestApp(t: TestContext, env: Record<string, string> = {}, options?: { argon2?: Argon2Params }): Promise<TestApp> {
+export interface TestAppOptions {
+  readonly argon2?: Argon2Params;
+  /**
+   * Where the test clock starts (default 2026-01-01). Stores that expire keys by the wall clock
+   * (Redis) need the real time here, or every session is written already expired.
+   */
+  readonly clockStart?: number;
+}
+
+export async function buildTestApp(t: TestContext, env: Record<string, string> = {}, options?: TestAppOptions): Promise<TestApp> {
   const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', TOLLGATE_RATE_LIMIT_IP: '100000', TOLLGATE_RATE_LIMIT_ACCOUNT: '100000', ...env });
-  const clock = new TestClock();
+  const clock = new TestClock(options?.clockStart);
   const stores = await openStores(config);
   const services = await createServices(config, stores, { clock, hasher: new PasswordHasher(options?.argon2 ?? TEST_ARGON2) });
   const app = await buildApp(services);

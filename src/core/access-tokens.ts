@@ -46,7 +46,7 @@ export class AccessTokens {
   readonly #options: AccessTokenOptions;
   readonly #clock: Clock;
   readonly #findKey: (kid: string) => JwsKey | undefined;
-  readonly #verified = new Map<string, AccessClaims & { readonly nbf: number | undefined }>();
+  readonly #verified = new Map<string, AccessClaims & { readonly nbf: number | undefined; readonly kid: string }>();
 
   constructor(keys: KeyRing, options: AccessTokenOptions, clock: Clock) {
     this.#keys = keys;
@@ -55,7 +55,8 @@ export class AccessTokens {
     this.#clock = clock;
   }
 
-  issue(subject: { userId: string; sessionId: string }): IssuedAccessToken {
+  async issue(subject: { userId: string; sessionId: string }): Promise<IssuedAccessToken> {
+    const key = await this.#keys.currentSigningKey();
     const iat = Math.floor(this.#clock.now() / 1000);
     const payload = {
       iss: this.#options.issuer,
@@ -66,16 +67,18 @@ export class AccessTokens {
       jti: randomUUID(),
       sid: subject.sessionId,
     };
-    return { token: signCompact({ typ: 'at+jwt' }, payload, this.#keys.signingKey()), expiresIn: this.#options.accessTtl };
+    return { token: signCompact({ typ: 'at+jwt' }, payload, key), expiresIn: this.#options.accessTtl };
   }
 
   /** Throws AppError `invalid_token` or `token_expired`. */
   async verify(token: string): Promise<AccessClaims> {
     const cached = this.#verified.get(token);
-    if (cached) {
+    // A cached token is only as good as its key: once the key is dropped, verify afresh (and fail).
+    if (cached && this.#findKey(cached.kid)) {
       this.#checkTimes(cached);
       return cached;
     }
+    if (cached) this.#verified.delete(token);
     let verified;
     try {
       try {
@@ -86,29 +89,29 @@ export class AccessTokens {
         verified = verifyCompact(token, this.#findKey);
       }
     } catch (error) {
-      if (error instanceof JwsError) throw new AppError('invalid_token', error.reason);
+      if (error instanceof JwsError) throw refused(error.reason);
       throw error;
     }
     if (typeof verified.header.typ !== 'string' || !ACCESS_TYP.test(verified.header.typ)) {
-      throw new AppError('invalid_token', 'not an access token (typ)');
+      throw refused('not an access token (typ)');
     }
     const claims = this.#checkClaims(verified.payload);
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
-    this.#verified.set(token, claims);
+    this.#verified.set(token, { ...claims, kid: verified.header.kid as string });
     return claims;
   }
 
   #checkClaims(claims: Readonly<Record<string, unknown>>): AccessClaims & { readonly nbf: number | undefined } {
     const { iss, aud, sub, sid, jti, iat, exp, nbf } = claims;
-    if (iss !== this.#options.issuer) throw new AppError('invalid_token', 'wrong issuer');
+    if (iss !== this.#options.issuer) throw refused('wrong issuer');
     if (!(aud === this.#options.audience || (Array.isArray(aud) && aud.includes(this.#options.audience)))) {
-      throw new AppError('invalid_token', 'wrong audience');
+      throw refused('wrong audience');
     }
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(jti)) {
-      throw new AppError('invalid_token', 'sub, sid and jti must be non-empty strings');
+      throw refused('sub, sid and jti must be non-empty strings');
     }
     if (!isNumericDate(exp) || !isNumericDate(iat) || (nbf !== undefined && !isNumericDate(nbf))) {
-      throw new AppError('invalid_token', 'exp, iat and nbf must be numeric dates');
+      throw refused('exp, iat and nbf must be numeric dates');
     }
     const checked = { sub, sid, jti, iat, exp, nbf: nbf as number | undefined };
     this.#checkTimes(checked);
@@ -118,8 +121,8 @@ export class AccessTokens {
   #checkTimes(claims: { readonly iat: number; readonly exp: number; readonly nbf: number | undefined }): void {
     const now = this.#clock.now() / 1000;
     const leeway = this.#options.clockLeeway;
-    if (claims.iat > now + leeway) throw new AppError('invalid_token', 'issued in the future');
-    if (claims.nbf !== undefined && claims.nbf > now + leeway) throw new AppError('invalid_token', 'not yet valid');
+    if (claims.iat > now + leeway) throw refused('issued in the future');
+    if (claims.nbf !== undefined && claims.nbf > now + leeway) throw refused('not yet valid');
     if (claims.exp <= now - leeway) throw new AppError('token_expired');
   }
 }
@@ -130,4 +133,9 @@ function isNonEmptyString(value: unknown): value is string {
 
 function isNumericDate(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+/** Every invalid_token answer has the same body; which check failed goes to the log only. */
+function refused(reason: string): AppError {
+  return new AppError('invalid_token', undefined, { detail: reason });
 }

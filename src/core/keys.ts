@@ -29,6 +29,15 @@ export interface PublicJwk extends JsonWebKey {
 
 /** A miss on an unknown kid reloads from the store at most this often (another instance may have rotated). */
 const RELOAD_THROTTLE_MS = 5_000;
+/**
+ * Before signing or publishing, keys older than this are re-read, so a rotation made by another
+ * process (`tollgate keys rotate`, another instance) is published and used within 30 s: well
+ * inside the one-lifetime lead a scheduled key has, and the JWKS max-age.
+ */
+const FRESHNESS_MS = 30_000;
+/** How long an instance that lost the race to create the first key waits for the winner's. */
+const FIRST_KEY_WAIT_MS = 5_000;
+const FIRST_KEY_POLL_MS = 50;
 
 export class KeyRing {
   readonly #store: KeyStore;
@@ -36,7 +45,7 @@ export class KeyRing {
   readonly #clock: Clock;
   readonly #hmacKey: JwsKey | undefined;
   #stored: StoredKey[] = [];
-  #verifying = new Map<string, JwsKey>();
+  #verifying = new Map<string, { readonly key: JwsKey; readonly until: number }>();
   #signing: JwsKey | undefined;
   #lastReload = 0;
   /** When the signing key must next be re-chosen (a scheduled key activates or the current retires). */
@@ -54,12 +63,43 @@ export class KeyRing {
     const ring = new KeyRing(store, options, clock);
     await ring.reload();
     if (!ring.#signing) {
-      await store.insertKey(await newStoredKey(options.alg, clock.now(), clock.now()));
-      // Re-read rather than use our own key: if several instances raced here, all of them pick
-      // the same one by the ordering in #select.
-      await ring.reload();
+      // Several instances may start at once on an empty store. One wins the right to create the
+      // first key (getOrCreateSecret is atomic); the others wait for it to appear, so they never
+      // sign with keys the winner has not loaded. If the winner dies first, we store our own.
+      const candidate = await newStoredKey(options.alg, clock.now(), clock.now());
+      const winner = await store.getOrCreateSecret(`first-signing-key:${options.alg}`, candidate.kid);
+      if (winner !== candidate.kid) await ring.#waitForSigner(FIRST_KEY_WAIT_MS);
+      if (!ring.#signing) {
+        await store.insertKey(candidate);
+        await ring.reload();
+      }
     }
     return ring;
+  }
+
+  async #waitForSigner(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#signing && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, FIRST_KEY_POLL_MS));
+      await this.reload();
+    }
+  }
+
+  /** The key to sign with now, after re-reading the store if our copy is older than FRESHNESS_MS. */
+  async currentSigningKey(): Promise<JwsKey> {
+    await this.#refresh();
+    return this.signingKey();
+  }
+
+  /** The JWKS, after re-reading the store if our copy is older than FRESHNESS_MS. */
+  async currentJwks(): Promise<{ keys: PublicJwk[] }> {
+    await this.#refresh();
+    return this.jwks();
+  }
+
+  /** If the store cannot answer we keep the keys we have: the request fails closed elsewhere if it must. */
+  async #refresh(): Promise<void> {
+    await this.reloadIfStale(FRESHNESS_MS).catch(() => false);
   }
 
   signingKey(): JwsKey {
@@ -71,12 +111,14 @@ export class KeyRing {
 
   /** The verification key for `kid`, if loaded. */
   find(kid: string): JwsKey | undefined {
-    return this.#verifying.get(kid);
+    const entry = this.#verifying.get(kid);
+    // A key past its expiry verifies nothing, even before the next reload notices it is gone.
+    return entry && this.#clock.now() < entry.until ? entry.key : undefined;
   }
 
   /** Reloads from the store unless that was done in the last few seconds; true if it reloaded. */
-  async reloadIfStale(): Promise<boolean> {
-    if (this.#clock.now() - this.#lastReload < RELOAD_THROTTLE_MS) return false;
+  async reloadIfStale(maxAgeMs = RELOAD_THROTTLE_MS): Promise<boolean> {
+    if (this.#clock.now() - this.#lastReload < maxAgeMs) return false;
     await this.reload();
     return true;
   }
@@ -94,9 +136,11 @@ export class KeyRing {
     const now = this.#clock.now();
     this.#lastReload = now;
     const stored = (await this.#store.listKeys()).filter((k) => (k.expiresAt ?? Infinity) > now);
-    const verifying = new Map<string, JwsKey>();
-    for (const k of stored) verifying.set(k.kid, { kid: k.kid, alg: k.alg, key: createPublicKey({ key: k.publicJwk, format: 'jwk' }) });
-    if (this.#hmacKey) verifying.set(this.#hmacKey.kid, this.#hmacKey);
+    const verifying = new Map<string, { readonly key: JwsKey; readonly until: number }>();
+    for (const k of stored) {
+      verifying.set(k.kid, { key: { kid: k.kid, alg: k.alg, key: createPublicKey({ key: k.publicJwk, format: 'jwk' }) }, until: k.expiresAt ?? Infinity });
+    }
+    if (this.#hmacKey) verifying.set(this.#hmacKey.kid, { key: this.#hmacKey, until: Infinity });
     this.#stored = stored;
     this.#verifying = verifying;
     this.#selectSigner();
@@ -132,7 +176,10 @@ export class KeyRing {
     const key = await newStoredKey(this.#options.alg, now, activatesAt);
     await this.#store.insertKey(key);
     for (const old of this.#stored) {
-      if (old.retiresAt === null) await this.#store.retireKey(old.kid, activatesAt, activatesAt + lifetimeMs);
+      // An immediate rotation also brings forward a retirement scheduled by an earlier rotation. A
+      // retired key is kept one lifetime after its last token expired, so a just-expired token still
+      // verifies and answers token_expired (clients refresh on that) rather than invalid_token.
+      if (old.retiresAt === null || old.retiresAt > activatesAt) await this.#store.retireKey(old.kid, activatesAt, activatesAt + 2 * lifetimeMs);
     }
     await this.reload();
     return key;

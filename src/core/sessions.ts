@@ -161,8 +161,8 @@ export class Sessions {
     else await this.#store.deleteUserSessions(principal.userId);
   }
 
-  #pair(session: SessionRecord, secret: Buffer): TokenPair {
-    const access = this.#tokens.issue({ userId: session.userId, sessionId: session.id });
+  async #pair(session: SessionRecord, secret: Buffer): Promise<TokenPair> {
+    const access = await this.#tokens.issue({ userId: session.userId, sessionId: session.id });
     return {
       accessToken: access.token,
       tokenType: 'Bearer',

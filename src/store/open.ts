@@ -31,7 +31,8 @@ export interface OpenedStores extends Stores {
 
 /** Opens, migrates (safe with several instances at once) and checks every configured store. */
 export async function openStores(urls: StoreUrls, options?: { migrate?: boolean }): Promise<OpenedStores> {
-  const sql = openSqlDatabase(urls.databaseUrl);
+  const dialect = urls.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres';
+  const sql = await describeFailure(dialect, urls.databaseUrl, async () => openSqlDatabase(urls.databaseUrl));
   const health: StoreHealth[] = [sqlHealth(sql)];
   let shared: { sessions: SessionStore; counters: CounterStore };
   try {
@@ -89,9 +90,9 @@ function sqlHealth(sql: SqlDatabase): StoreHealth {
 }
 
 /** Start-up failures become one line naming the store, without credentials or a stack. */
-async function describeFailure(name: string, url: string, check: () => Promise<void>): Promise<void> {
+async function describeFailure<T>(name: string, url: string, check: () => Promise<T>): Promise<T> {
   try {
-    await check();
+    return await check();
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new StoreStartError(`cannot reach ${name} at ${redactUrl(url)}: ${reason}`);

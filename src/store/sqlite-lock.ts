@@ -17,7 +17,11 @@ export class SqliteServeLockError extends Error {
 /** Claims the lock for this process; returns its release. */
 export function claimSqliteServeLock(databasePath: string): () => void {
   const path = `${databasePath}.serve.lock`;
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new SqliteServeLockError(`cannot open sqlite database ${databasePath}: ${(error as Error).message}`);
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx');
@@ -25,7 +29,7 @@ export function claimSqliteServeLock(databasePath: string): () => void {
       closeSync(fd);
       return () => rmSync(path, { force: true });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new SqliteServeLockError(`cannot claim ${path}: ${(error as Error).message}`);
       const holder = Number(readFileSync(path, 'utf8'));
       if (holder > 0 && holder !== process.pid && isAlive(holder)) {
         throw new SqliteServeLockError(

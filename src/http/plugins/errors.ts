@@ -15,6 +15,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
 
   app.setErrorHandler((error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {
+      if (error.detail !== undefined) request.log.info({ code: error.code, reason: error.detail }, 'request refused');
       reply.headers(error.headers);
       if (TOKEN_ERRORS.has(error.code)) reply.header('www-authenticate', bearerChallenge(error));
       return send(reply, error.code, error.message);

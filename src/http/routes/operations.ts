@@ -16,7 +16,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ services: Services }> 
     },
   }, async (_request, reply) => {
     reply.header('cache-control', `public, max-age=${Math.min(JWKS_MAX_AGE_S, services.config.accessTtl)}`);
-    return services.keys.jwks();
+    return services.keys.currentJwks();
   });
 
   app.get('/healthz', {
