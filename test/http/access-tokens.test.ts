@@ -56,7 +56,7 @@ describe('access tokens', () => {
     const { AccessTokens } = await import('../../src/core/access-tokens.js');
     for (const options of [{ audience: 'other-api' }, { issuer: 'https://elsewhere' }]) {
       const foreign = new AccessTokens(services.keys, { ...services.config, ...options }, services.clock);
-      const token = foreign.issue({ userId: decode(pair.access_token).payload.sub as string, sessionId: pair.session_id }).token;
+      const token = (await foreign.issue({ userId: decode(pair.access_token).payload.sub as string, sessionId: pair.session_id })).token;
       assert.equal(errorCode(await app.inject({ method: 'GET', url: '/auth/me', headers: authed(token) })), 'invalid_token');
     }
   });
