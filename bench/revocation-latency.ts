@@ -15,7 +15,7 @@
  *  [--trials 200] [--seconds 60] [--loaders 4]`; exits 1 if any stale answer was seen.
  */
 import { parseArgs } from 'node:util';
-import { claimRedisDb, freshPostgresDatabase, spawnServer, type ClaimedRedisDb, type FreshDatabase, type ServerProcess } from '../test/support/spawn-server.js';
+import { claimRedisDb, freshPostgresDatabase, spawnServer, type ClaimedRedisDb, type FreshDatabase, type ServerProcess, httpCall } from '../test/support/spawn-server.js';
 
 const { values } = parseArgs({ options: { trials: { type: 'string', default: '200' }, seconds: { type: 'string', default: '60' }, loaders: { type: 'string', default: '4' } } });
 const TRIALS = Number(values.trials);
@@ -32,14 +32,7 @@ if (!databaseUrl || !redisUrl) {
   process.exit(2);
 }
 
-async function request(base: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, ...(options.body !== undefined && { body: JSON.stringify(options.body) }) });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
-}
+const request = httpCall;
 
 async function loginOn(base: string, username: string): Promise<{ access_token: string }> {
   const res = await request(base, 'POST', '/auth/login', { body: { username, password: PASSWORD } });

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  claimRedisDb, freshPostgresDatabase, spawnServer, type ClaimedRedisDb, type FreshDatabase, type ServerProcess,
+  claimRedisDb, freshPostgresDatabase, spawnServer, type ClaimedRedisDb, type FreshDatabase, type ServerProcess, httpCall,
 } from '../support/spawn-server.js';
 
 const databaseUrl = process.env.TEST_DATABASE_URL;
@@ -17,16 +17,8 @@ const GRACE_S = 1;
 let racers = 0;
 
 interface Pair { access_token: string; refresh_token: string; session_id: string }
-interface Answer { status: number; body: any }
 
-async function call(base: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, ...(options.body !== undefined && { body: JSON.stringify(options.body) }) });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
-}
+const call = httpCall;
 
 function serverEnv(database: string, redis: string): Record<string, string> {
   return {

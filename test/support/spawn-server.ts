@@ -232,3 +232,18 @@ export async function claimRedisDb(baseUrl: string): Promise<ClaimedRedisDb> {
   }
   throw new Error(`every Redis logical database 1-15 at ${baseUrl} is claimed by another test run`);
 }
+
+export interface HttpAnswer {
+  status: number;
+  body: any;
+}
+
+/** One JSON request to a spawned server (loopback only), with an optional Bearer token. */
+export async function httpCall(base: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<HttpAnswer> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, ...(options.body !== undefined && { body: JSON.stringify(options.body) }) });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+}
