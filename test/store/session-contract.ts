@@ -49,7 +49,7 @@ export function sessionStoreContract(name: string, open: () => Promise<OpenedSes
     async function make(over: Partial<SessionRecord> = {}): Promise<Made> {
       const secret = newRefreshSecret();
       const record: SessionRecord = {
-        id: newSessionId(), userId: `user-${randomUUID()}`, generation: 0, refreshHash: hashSecret(secret), rotatedAt: [],
+        id: newSessionId(), userId: randomUUID(), generation: 0, refreshHash: hashSecret(secret), rotatedAt: [],
         createdAt: t0, lastUsedAt: t0, expiresAt: t0 + HOUR, absoluteExpiresAt: t0 + 5 * HOUR,
         userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', ip: '203.0.113.7', ...over,
       };
