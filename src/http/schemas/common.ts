@@ -3,7 +3,7 @@
  * response schemas per status, decide what is serialised: a field not declared here (a password
  * hash, an internal column) can never reach a client.
  */
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { ERRORS } from '../../errors.js';
 
 export const ErrorBody = Type.Object(
@@ -17,7 +17,6 @@ export const ErrorBody = Type.Object(
 export const IsoTime = Type.String({ format: 'date-time' });
 
 export const User = Type.Object({ id: Type.String(), username: Type.String(), created_at: IsoTime });
-export type UserBody = Static<typeof User>;
 
 /** Response schemas for the error statuses a route can produce. */
 export function errors(...statuses: number[]): Record<number, typeof ErrorBody> {
