@@ -54,22 +54,21 @@ export class RefreshChain {
     return createHmac('sha256', this.#key).update(secret).digest();
   }
 
+  /** The secret and its next `depth` successors: [secret, next(secret), …]. */
+  successors(secret: Buffer, depth: number): Buffer[] {
+    const out = [secret];
+    for (let i = 0; i < depth; i++) out.push(this.next(out[i]!));
+    return out;
+  }
+
   /** The secret `steps` rotations after `secret`. */
   advance(secret: Buffer, steps: number): Buffer {
-    let s = secret;
-    for (let i = 0; i < steps; i++) s = this.next(s);
-    return s;
+    return this.successors(secret, steps)[steps]!;
   }
 
   /** Hashes of the secret and its next `depth` successors: what the store compares. */
   hashes(secret: Buffer, depth: number): string[] {
-    const out: string[] = [];
-    let s = secret;
-    for (let i = 0; i <= depth; i++) {
-      out.push(hashSecret(s));
-      s = this.next(s);
-    }
-    return out;
+    return this.successors(secret, depth).map(hashSecret);
   }
 }
 

@@ -96,20 +96,22 @@ export class Sessions {
     if (!parts) throw new AppError('invalid_grant');
     let depth = 1;
     for (let attempt = 0; attempt < MAX_ROTATE_ATTEMPTS; attempt++) {
+      // Computed once: the hashes go to the store, and the secrets themselves become the answer.
+      const secrets = this.#chain.successors(parts.secret, depth);
       const result: RotateOutcome = await this.#store.rotateSession({
         sessionId: parts.sessionId,
         generation: parts.generation,
-        hashes: this.#chain.hashes(parts.secret, depth),
+        hashes: secrets.map(hashSecret),
         now: this.#clock.now(),
         graceMs: this.#options.refreshGrace * 1000,
         idleTtlMs: this.#options.refreshTtl * 1000,
       });
       switch (result.outcome) {
         case 'rotated':
-          return this.#pair(result.session, this.#chain.next(parts.secret));
+          return this.#pair(result.session, secrets[1]!);
         case 'grace':
           // A racing or retrying client: hand back the current token of the same session, no new branch.
-          return this.#pair(result.session, this.#chain.advance(parts.secret, result.session.generation - parts.generation));
+          return this.#pair(result.session, secrets[result.session.generation - parts.generation]!);
         case 'reused':
           throw new AppError('invalid_grant', 'The refresh token was already used; the session has been ended.');
         case 'invalid':

@@ -12,7 +12,7 @@ import type { Database } from './schema.js';
 export interface SqlDatabase {
   readonly db: Kysely<Database>;
   readonly dialect: 'sqlite' | 'postgres';
-  /** The SQLite handle itself, for the few hot-path reads that run as prepared statements. */
+  /** The SQLite handle itself: session queries run on it as prepared statements (sql/sessions.ts). */
   readonly sqlite?: SQLite.Database;
 }
 
