@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { RateLimits } from './core/rate-limits.js';
 import type { Services } from './services.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
+import { requestLogging } from './http/request-logging.js';
 import { registerSecurityHeaders } from './http/plugins/security-headers.js';
 import { authRoutes } from './http/routes/auth.js';
 import { operationRoutes } from './http/routes/operations.js';
@@ -24,8 +25,10 @@ export interface AppOptions {
 
 export async function buildApp(services: Services, options?: AppOptions): Promise<FastifyInstance> {
   const { config } = services;
+  const logger = options?.logger ?? false;
   const app = Fastify({
-    logger: options?.logger ?? false,
+    logger,
+    ...(logger ? requestLogging(typeof logger === 'object' && logger.level ? logger.level : 'info') : {}),
     bodyLimit: config.bodyLimit,
     trustProxy: trustProxyOption(config.trustProxy),
     genReqId: () => randomUUID(),

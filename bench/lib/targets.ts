@@ -73,6 +73,12 @@ export async function buildTollgate(): Promise<void> {
   if (code !== 0) throw new Error(`npm run build failed (exit ${code}):\n${out.slice(-2000)}`);
 }
 
+/** The node flags of package.json's `start` script, read from there so the two cannot drift. */
+const SERVE_NODE_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  return start.split(/\s+/).filter((word) => word.startsWith('--'));
+})();
+
 export async function startTollgate(name: string, options: { workers: number; databaseUrl: string; redisUrl?: string; env?: Record<string, string> }): Promise<Target> {
   const port = await freePort();
   const cwd = scratchDir('tollgate-bench-cwd-'); // no stray .env is read
@@ -81,7 +87,8 @@ export async function startTollgate(name: string, options: { workers: number; da
     TOLLGATE_WORKERS: String(options.workers), TOLLGATE_RATE_LIMIT_IP: RATE_LIMIT_MAX, TOLLGATE_RATE_LIMIT_ACCOUNT: RATE_LIMIT_MAX,
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}), ...options.env,
   });
-  const proc = start(name, process.execPath, [join(repoRoot, 'dist/src/cli.js'), 'serve'], { cwd, env });
+  // The same node flags as `npm start` (package.json), so the figures are what a user gets.
+  const proc = start(name, process.execPath, [...SERVE_NODE_FLAGS, join(repoRoot, 'dist/src/cli.js'), 'serve'], { cwd, env });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(name, async () => ok((await http('GET', `${base}/healthz`)).status), 60_000, proc);
   await waitWorkers(proc, options.workers);

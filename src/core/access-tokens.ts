@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Clock } from './clock.js';
-import { JwsError, verifyCompact, signCompact, type JwsKey } from './jws.js';
+import { JwsError, verifyCompact, signCompact, type JwsKey, type VerifiedJws } from './jws.js';
 import type { KeyRing } from './keys.js';
+import type { MaybePromise } from './maybe-promise.js';
 
 export interface AccessTokenOptions {
   readonly issuer: string;
@@ -70,8 +71,12 @@ export class AccessTokens {
     return { token: signCompact({ typ: 'at+jwt' }, payload, key), expiresIn: this.#options.accessTtl };
   }
 
-  /** Throws AppError `invalid_token` or `token_expired`. */
-  async verify(token: string): Promise<AccessClaims> {
+  /**
+   * Throws AppError `invalid_token` or `token_expired`. Synchronous unless the token names a key
+   * this process has not loaded yet: that may be a key another instance just rotated in, so the
+   * ring is reloaded (throttled) and the token checked once more.
+   */
+  verify(token: string): MaybePromise<AccessClaims> {
     const cached = this.#verified.get(token);
     // A cached token is only as good as its key: once the key is dropped, verify afresh (and fail).
     if (cached && this.#findKey(cached.kid)) {
@@ -79,19 +84,20 @@ export class AccessTokens {
       return cached;
     }
     if (cached) this.#verified.delete(token);
-    let verified;
     try {
-      try {
-        verified = verifyCompact(token, this.#findKey);
-      } catch (error) {
-        // An unknown kid may be a key another instance just rotated in: reload (throttled), retry once.
-        if (!(error instanceof JwsError && error.reason === 'unknown kid' && (await this.#keys.reloadIfStale()))) throw error;
-        verified = verifyCompact(token, this.#findKey);
-      }
+      return this.#accept(token, verifyCompact(token, this.#findKey));
     } catch (error) {
-      if (error instanceof JwsError) throw refused(error.reason);
-      throw error;
+      if (!(error instanceof JwsError)) throw error;
+      if (error.reason !== 'unknown kid') throw refused(error.reason);
+      return this.#keys.reloadIfStale().then((reloaded) => {
+        if (!reloaded) throw refused(error.reason);
+        return this.#accept(token, verifyOrRefuse(token, this.#findKey));
+      });
     }
+  }
+
+  /** The claims of a token whose signature checked out, once its type and claims pass too. */
+  #accept(token: string, verified: VerifiedJws): AccessClaims {
     if (typeof verified.header.typ !== 'string' || !ACCESS_TYP.test(verified.header.typ)) {
       throw refused('not an access token (typ)');
     }
@@ -133,6 +139,14 @@ function isNonEmptyString(value: unknown): value is string {
 
 function isNumericDate(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function verifyOrRefuse(token: string, findKey: (kid: string) => JwsKey | undefined): VerifiedJws {
+  try {
+    return verifyCompact(token, findKey);
+  } catch (error) {
+    throw error instanceof JwsError ? refused(error.reason) : error;
+  }
 }
 
 /** Every invalid_token answer has the same body; which check failed goes to the log only. */

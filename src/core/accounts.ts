@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Clock } from './clock.js';
+import type { MaybePromise } from './maybe-promise.js';
 import { MAX_PASSWORD_BYTES, type PasswordHasher } from './passwords.js';
 import { isCommonPassword } from './common-passwords.js';
 import { parseUsername } from './usernames.js';
@@ -72,9 +73,12 @@ export class Accounts {
     return user;
   }
 
-  async profile(userId: string): Promise<UserProfile | null> {
-    const cached = this.#profiles.get(userId);
-    if (cached) return cached;
+  /** Synchronous when cached (the /auth/me hot path). */
+  profile(userId: string): MaybePromise<UserProfile | null> {
+    return this.#profiles.get(userId) ?? this.#loadProfile(userId);
+  }
+
+  async #loadProfile(userId: string): Promise<UserProfile | null> {
     const user = await this.#store.findUserById(userId);
     if (!user) return null;
     const profile = { id: user.id, username: user.username, createdAt: user.createdAt };

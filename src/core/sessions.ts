@@ -7,6 +7,7 @@ import { AppError } from '../errors.js';
 import { equalSecrets } from './constant-time.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import type { Clock } from './clock.js';
+import { whenReady, type MaybePromise } from './maybe-promise.js';
 import {
   MAX_CHAIN_DEPTH, formatRefreshToken, hashSecret, newRefreshSecret, newSessionId, parseRefreshToken, type RefreshChain,
 } from './refresh-tokens.js';
@@ -125,12 +126,15 @@ export class Sessions {
   }
 
   /** Verifies an access token and that its session is still live: the check behind every protected request. */
-  async authenticate(accessToken: string): Promise<Principal> {
-    const claims = await this.#tokens.verify(accessToken);
-    const session = await this.#store.getSession(claims.sid, this.#clock.now());
-    // The user check guards against a forged-but-signed sid of someone else's session.
-    if (!session || session.userId !== claims.sub) throw new AppError('token_revoked');
-    return { ...claims, session };
+  authenticate(accessToken: string): MaybePromise<Principal> {
+    // Synchronous when the token and its session are in this process's caches (the usual case).
+    return whenReady(this.#tokens.verify(accessToken), (claims) =>
+      whenReady(this.#store.getSession(claims.sid, this.#clock.now()), (session) => {
+        // The user check guards against a forged-but-signed sid of someone else's session.
+        if (!session || session.userId !== claims.sub) throw new AppError('token_revoked');
+        // Field by field, not a spread: the same shape whether the claims came from the cache or not.
+        return { sub: claims.sub, sid: claims.sid, jti: claims.jti, iat: claims.iat, exp: claims.exp, session };
+      }));
   }
 
   /**

@@ -4,19 +4,25 @@ import { AppError, StoreUnavailableError } from '../errors.js';
  * Wraps every method of a store so that any failure of the engine (connection refused, timeout,
  * disk error) surfaces as StoreUnavailableError naming the store: the HTTP layer answers 503
  * `unavailable` and logs the cause, and no driver text ever reaches a client. Built once per
- * store, so the hot path pays one extra async frame, not a Proxy trap.
+ * store (no Proxy trap per call), and a method that answers synchronously (a cache hit) still
+ * does: the wrapper adds no promise of its own.
  */
 export function guardStore<T extends object>(name: string, store: T): T {
   const guarded: Record<string, unknown> = {};
+  const unavailable = (error: unknown): never => {
+    if (error instanceof AppError || error instanceof StoreUnavailableError) throw error;
+    throw new StoreUnavailableError(name, error);
+  };
   for (const key of methodNames(store)) {
-    const method = (store as Record<string, (...args: unknown[]) => Promise<unknown>>)[key]!.bind(store);
-    guarded[key] = async (...args: unknown[]): Promise<unknown> => {
+    const method = (store as Record<string, (...args: unknown[]) => unknown>)[key]!.bind(store);
+    guarded[key] = (...args: unknown[]): unknown => {
+      let result: unknown;
       try {
-        return await method(...args);
+        result = method(...args);
       } catch (error) {
-        if (error instanceof AppError || error instanceof StoreUnavailableError) throw error;
-        throw new StoreUnavailableError(name, error);
+        unavailable(error);
       }
+      return result instanceof Promise ? result.catch(unavailable) : result;
     };
   }
   return guarded as T;

@@ -14,6 +14,7 @@
  * Only the idle/absolute expiry of an entry can be older than the store's; an older expiry makes
  * the entry lapse sooner and be re-read, never later.
  */
+import type { MaybePromise } from '../core/maybe-promise.js';
 import type { RotateOutcome, RotateRequest, SessionRecord, SessionStore } from './types.js';
 
 export type Invalidation = { readonly session: string } | { readonly user: string; readonly except?: string };
@@ -47,13 +48,18 @@ export class CachedSessionStore implements SessionStore {
     bus.subscribe({ message: (m) => this.#apply(m), reset: () => this.#clear() });
   }
 
-  async getSession(id: string, now: number): Promise<SessionRecord | null> {
+  /** A hit answers synchronously: this is the check behind every authenticated request. */
+  getSession(id: string, now: number): MaybePromise<SessionRecord | null> {
     if (this.#bus.live) {
       const entry = this.#entries.get(id);
       if (entry && now - entry.cachedAt < MAX_ENTRY_AGE_MS && now < entry.session.expiresAt && now < entry.session.absoluteExpiresAt) {
         return entry.session;
       }
     }
+    return this.#load(id, now);
+  }
+
+  async #load(id: string, now: number): Promise<SessionRecord | null> {
     const epoch = this.#epoch;
     const session = await this.#inner.getSession(id, now);
     if (session && this.#bus.live && epoch === this.#epoch) this.#remember(session, now);

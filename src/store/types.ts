@@ -6,6 +6,7 @@
  */
 import type { JsonWebKey } from 'node:crypto';
 import type { JwsAlg } from '../core/jws.js';
+import type { MaybePromise } from '../core/maybe-promise.js';
 
 export interface UserRecord {
   readonly id: string;
@@ -114,8 +115,11 @@ export type RotateOutcome =
 
 export interface SessionStore {
   createSession(session: SessionRecord): Promise<void>;
-  /** Null when absent or expired. The hot-path check behind every authenticated request. */
-  getSession(id: string, now: number): Promise<SessionRecord | null>;
+  /**
+   * Null when absent or expired. The hot-path check behind every authenticated request: a store
+   * that holds the session in process memory may answer synchronously (see core/maybe-promise.ts).
+   */
+  getSession(id: string, now: number): MaybePromise<SessionRecord | null>;
   /** Atomic refresh rotation with reuse detection; see RotateOutcome. */
   rotateSession(request: RotateRequest): Promise<RotateOutcome>;
   /** The user's live sessions, newest first. */

@@ -33,3 +33,38 @@ test('request logs at trace level never contain passwords, tokens or password ha
   }
   assert.equal(logged.includes(pair.refresh_token.split('.')[3]!), false, 'log contains a refresh secret');
 });
+
+async function appLoggingAt(t: import('node:test').TestContext, level: string) {
+  const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: level });
+  const stores = await openStores(config);
+  const services = await createServices(config, stores, { clock: new TestClock(), hasher: new PasswordHasher(TEST_ARGON2) });
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({ write(chunk, _encoding, done) { lines.push(...String(chunk).trim().split('\n').map((l) => JSON.parse(l))); done(); } });
+  const app = await buildApp(services, { logger: { ...(loggerOptions(config) as Record<string, unknown>), stream } });
+  t.after(async () => { await app.close(); await stores.close(); });
+  return { app, stores, lines };
+}
+
+test('below info no request lines are written, and a line a request does write still carries its request id', async (t) => {
+  const { app, stores, lines } = await appLoggingAt(t, 'warn');
+  assert.equal((await app.inject({ method: 'GET', url: '/auth/me', headers: authed('garbage.token.here') })).statusCode, 401);
+  assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  assert.equal(lines.length, 0, 'nothing is written for ordinary requests at warn');
+
+  await stores.close(); // the database goes away: the next login is a 503 and a warn line
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD } });
+  assert.equal(res.statusCode, 503);
+  const warned = lines.filter((l) => l.msg === 'store unavailable');
+  assert.equal(warned.length, 1);
+  assert.equal(typeof warned[0]!.reqId, 'string');
+  assert.ok((warned[0]!.reqId as string).length > 0);
+});
+
+test('at info every request is logged as it comes and as it completes, under one request id', async (t) => {
+  const { app, lines } = await appLoggingAt(t, 'info');
+  assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  const incoming = lines.find((l) => l.msg === 'incoming request');
+  const completed = lines.find((l) => l.msg === 'request completed');
+  assert.ok(incoming && completed);
+  assert.equal(incoming.reqId, completed.reqId);
+});

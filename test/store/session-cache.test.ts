@@ -72,6 +72,19 @@ describe('session cache with invalidation', () => {
     await close();
   });
 
+  test('a cache hit answers synchronously and a miss with a promise', async () => {
+    const { shared, b, close } = await twoProcesses();
+    const s = session('u1');
+    await shared.createSession(s);
+    const miss = b.getSession(s.id, T0);
+    assert.ok(miss instanceof Promise, 'the first lookup reads the shared store');
+    assert.deepEqual(await miss, s);
+    const hit = b.getSession(s.id, T0 + 1);
+    assert.equal(hit instanceof Promise, false, 'a hit needs no promise (the hot path relies on it)');
+    assert.deepEqual(hit, s);
+    await close();
+  });
+
   test('a session ended on one process is refused by the other on its very next lookup', async () => {
     const { a, b, close } = await twoProcesses();
     const s = session('u1');

@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
+import { whenReady } from '../../core/maybe-promise.js';
 import type { ClientInfo, SessionPrincipal } from '../../core/sessions.js';
 import type { Services } from '../../services.js';
 import type { RateLimits } from '../../core/rate-limits.js';
@@ -92,14 +93,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   app.get('/auth/me', {
     preHandler: authenticate,
     schema: { tags: ['accounts'], summary: 'The calling user and session', security: [{ bearer: [] }], response: { 200: Me, ...errors(401) } },
-  }, async (request) => {
+  }, (request) => {
     const { sub, session } = principalOf(request);
-    const user = await accounts.profile(sub);
-    if (!user) throw new AppError('token_revoked');
-    return {
-      user: userBody(user),
-      session: { id: session.id, created_at: iso(session.createdAt), expires_at: iso(Math.min(session.expiresAt, session.absoluteExpiresAt)) },
-    };
+    // Not an async handler: the profile is nearly always cached, and then no promise is made.
+    return whenReady(accounts.profile(sub), (user) => {
+      if (!user) throw new AppError('token_revoked');
+      return {
+        user: userBody(user),
+        session: { id: session.id, created_at: iso(session.createdAt), expires_at: iso(Math.min(session.expiresAt, session.absoluteExpiresAt)) },
+      };
+    });
   });
 
   app.post('/auth/password', {
