@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Clock } from './clock.js';
-import { JwsError, verifyCompact, signCompact, type JwsKey, type VerifiedJws } from './jws.js';
+import { JwsError, verifyCompact, signCompactOffThread, type JwsKey, type VerifiedJws } from './jws.js';
 import type { KeyRing } from './keys.js';
 import type { MaybePromise } from './maybe-promise.js';
 
@@ -68,7 +68,7 @@ export class AccessTokens {
       jti: randomUUID(),
       sid: subject.sessionId,
     };
-    return { token: signCompact({ typ: 'at+jwt' }, payload, key), expiresIn: this.#options.accessTtl };
+    return { token: await signCompactOffThread({ typ: 'at+jwt' }, payload, key), expiresIn: this.#options.accessTtl };
   }
 
   /**

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSecretKey, generateKeyPairSync } from 'node:crypto';
 import { SignJWT, jwtVerify, importJWK } from 'jose';
-import { JwsError, signCompact, verifyCompact, type JwsAlg, type JwsKey } from '../../src/core/jws.js';
+import { JwsError, signCompact, signCompactOffThread, verifyCompact, type JwsAlg, type JwsKey } from '../../src/core/jws.js';
 
 function keyPair(alg: JwsAlg): { signing: JwsKey; verifying: JwsKey } {
   if (alg === 'HS256') {
@@ -25,6 +25,19 @@ describe('compact JWS', () => {
       assert.equal((await jwtVerify(token, verifying.key, { algorithms: [alg] })).payload.sub, 'u1');
       const fromJose = await new SignJWT({ sub: 'u2' }).setProtectedHeader({ alg, kid: 'k' }).sign(signing.key);
       assert.equal(verifyCompact(fromJose, () => verifying).payload.sub, 'u2');
+    });
+
+    test(`${alg}: signing off the event loop gives the same token (the same signature where the algorithm is deterministic)`, async () => {
+      const { signing, verifying } = keyPair(alg);
+      const claims = { sub: 'u1', jti: 'j1' };
+      const offThread = await signCompactOffThread({ typ: 'at+jwt' }, claims, signing);
+      const inline = signCompact({ typ: 'at+jwt' }, claims, signing);
+      const { header, payload } = verifyCompact(offThread, (kid) => (kid === 'k' ? verifying : undefined));
+      assert.deepEqual(payload, claims);
+      assert.deepEqual(header, { typ: 'at+jwt', alg, kid: 'k' });
+      // ECDSA signatures are randomized; the others must be byte-for-byte identical.
+      if (alg === 'ES256') assert.equal(offThread.slice(0, offThread.lastIndexOf('.')), inline.slice(0, inline.lastIndexOf('.')));
+      else assert.equal(offThread, inline);
     });
 
     test(`${alg}: any changed byte of header, payload or signature is refused`, () => {
