@@ -60,8 +60,9 @@ export function signCompact(header: Record<string, unknown>, payload: Record<str
 
 /**
  * The same token as signCompact, but an asymmetric signature (ES256 ~25 µs, EdDSA, RS256 far
- * more) is computed on libuv's thread pool, off the event loop: on two cores this took refreshes
- * from ~5.4k/s to ~8.2k/s (bench/run.ts), because the main thread no longer waits for OpenSSL.
+ * more) is computed on libuv's thread pool, off the event loop: on two cores this took one
+ * process from ~5.4k to ~8.5k refreshes/s (real rotations, wrk -t1 -c64; docs/benchmarks.md),
+ * because the main thread no longer waits for OpenSSL.
  * HMAC costs less than the hop to the pool, so HS256 stays inline.
  */
 export function signCompactOffThread(header: Record<string, unknown>, payload: Record<string, unknown>, key: JwsKey): Promise<string> {

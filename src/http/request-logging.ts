@@ -2,7 +2,7 @@
  * Per-request logging that costs nothing when it writes nothing. Fastify gives every request a
  * child logger bound to its request id; a pino child (bindings serialized and redacted up front)
  * and the two request lines Fastify logs at `info` are a measurable share of a cached
- * `GET /auth/me` (bench/run.ts). So:
+ * `GET /auth/me` (docs/benchmarks.md). So:
  * - request lines ("incoming request", "request completed") are written only when `info` is
  *   enabled, as before, and skipped without building their objects when it is not;
  * - the child logger is made on the first line a request actually writes. Below `info`, a
