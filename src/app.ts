@@ -6,12 +6,11 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { RateLimits } from './core/rate-limits.js';
 import type { Services } from './services.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
-import { requestLogging } from './http/request-logging.js';
+import { requestLogging, type LoggerSettings } from './http/request-logging.js';
 import { registerSecurityHeaders } from './http/plugins/security-headers.js';
 import { authRoutes } from './http/routes/auth.js';
 import { operationRoutes } from './http/routes/operations.js';
@@ -20,18 +19,17 @@ import { todoRoutes } from './http/routes/todos.js';
 import { ErrorBody } from './http/schemas/common.js';
 
 export interface AppOptions {
-  readonly logger?: FastifyServerOptions['logger'];
+  /** pino options (and `stream`); none: no logging at all. */
+  readonly logger?: LoggerSettings;
 }
 
 export async function buildApp(services: Services, options?: AppOptions): Promise<FastifyInstance> {
   const { config } = services;
-  const logger = options?.logger ?? false;
+  const logging = requestLogging(options?.logger ?? false);
   const app = Fastify({
-    logger,
-    ...(logger ? requestLogging(typeof logger === 'object' && logger.level ? logger.level : 'info') : {}),
+    ...logging.fastify,
     bodyLimit: config.bodyLimit,
     trustProxy: trustProxyOption(config.trustProxy),
-    genReqId: () => randomUUID(),
     return503OnClosing: true,
     ajv: {
       customOptions: {
@@ -46,7 +44,7 @@ export async function buildApp(services: Services, options?: AppOptions): Promis
   // Only JSON (and, on login/register, forms). Plain text bodies get 415 like any other type.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
-  registerErrorHandling(app);
+  registerErrorHandling(app, logging.write);
   registerSecurityHeaders(app);
   // CORS stays closed (no Access-Control-* headers) unless origins are configured.
   if (config.corsOrigins.length > 0) await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PATCH', 'DELETE'], maxAge: 600 });

@@ -3,8 +3,9 @@
  * requests (Fastify stops accepting, answers 503 to new ones on kept-alive sockets) and then
  * closes the stores.
  */
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import type { LoggerSettings } from './http/request-logging.js';
 import type { Config } from './config.js';
 import { systemClock } from './core/clock.js';
 import { createServices } from './services.js';
@@ -26,7 +27,7 @@ const REDACT = [
   '*.password', '*.current_password', '*.new_password', '*.refresh_token', '*.access_token', '*.passwordHash', '*.password_hash',
 ];
 
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+export function loggerOptions(config: Config): LoggerSettings {
   return { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } };
 }
 

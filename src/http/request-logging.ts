@@ -1,71 +1,54 @@
 /**
- * Per-request logging that costs nothing when it writes nothing. Fastify gives every request a
- * child logger bound to its request id; a pino child (bindings serialized and redacted up front)
- * and the two request lines Fastify logs at `info` are a measurable share of a cached
- * `GET /auth/me` (docs/benchmarks.md). So:
- * - request lines ("incoming request", "request completed") are written only when `info` is
- *   enabled, as before, and skipped without building their objects when it is not;
- * - the child logger is made on the first line a request actually writes. Below `info`, a
- *   request that logs nothing (nearly all of them) never makes one.
+ * Who writes the log lines of a request. Fastify's per-request logging (a child logger bound to
+ * the request id, and listeners that time every response) costs about 4% of the CPU time of a
+ * cached `GET /auth/me` even when nothing is written (CPU profile, docs/benchmarks.md). So:
+ * - at `info` and more verbose (the default), Fastify owns the logger as usual and writes its two
+ *   request lines ("incoming request", "request completed") under one `reqId`;
+ * - above `info`, Fastify runs without a logger, and the lines our error handler writes go to a
+ *   pino logger of ours, each carrying the request's `reqId`. Fastify's own diagnostics for
+ *   programming errors (e.g. "Reply was already sent") are then not written; run at `info` to see
+ *   them.
  */
-import { LogController, type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
-import type { Bindings, ChildLoggerOptions, Level, LevelWithSilentOrString, Logger } from 'pino';
-import pino from 'pino';
+import { randomBytes } from 'node:crypto';
+import type { FastifyRequest, FastifyServerOptions } from 'fastify';
+import pino, { type DestinationStream, type LoggerOptions } from 'pino';
 
-export function requestLogging(level: string): Pick<FastifyServerOptions, 'childLoggerFactory' | 'logController'> {
-  const info = pino.levels.values.info!;
+export type LogLevel = 'info' | 'warn' | 'error';
+export type LoggerSettings = LoggerOptions & { stream?: DestinationStream };
+
+export interface RequestLogging {
+  /** Spread into Fastify's options. */
+  readonly fastify: Pick<FastifyServerOptions, 'logger' | 'genReqId'>;
+  /** Writes one line about `request`, with its request id. */
+  write(request: FastifyRequest, level: LogLevel, fields: Record<string, unknown>, message: string): void;
+}
+
+const REQUEST_ID_LABEL = 'reqId';
+
+export function requestLogging(settings: LoggerSettings | false): RequestLogging {
+  const fastify = { genReqId: requestIds() };
+  if (settings === false) return { fastify: { ...fastify, logger: false }, write: () => undefined };
+  if (pino.levels.values[settings.level ?? 'info']! <= pino.levels.values.info!) {
+    return { fastify: { ...fastify, logger: settings }, write: (request, level, fields, message) => request.log[level](fields, message) };
+  }
+  const { stream, ...options } = settings;
+  const ownOptions = { ...options, serializers: { err: pino.stdSerializers.err, ...options.serializers } };
+  const logger = stream ? pino(ownOptions, stream) : pino(ownOptions);
   return {
-    logController: new LogController({ disableRequestLogging: !((pino.levels.values[level] ?? Infinity) <= info) }),
-    childLoggerFactory: lazyChildLogger,
+    fastify: { ...fastify, logger: false },
+    write: (request, level, fields, message) => {
+      if (logger.isLevelEnabled(level)) logger[level]({ [REQUEST_ID_LABEL]: request.id, ...fields }, message);
+    },
   };
 }
 
-const lazyChildLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) =>
-  // A route-level level or serializers change what the child logs: make it as usual then.
-  options.level !== undefined || options.serializers !== undefined
-    ? logger.child(bindings, options)
-    : new LazyChildLogger(logger as Logger, bindings, options);
-
-type LogArgs = [unknown, ...unknown[]];
-
-class LazyChildLogger implements FastifyBaseLogger {
-  readonly #parent: Logger;
-  readonly #bindings: Bindings;
-  readonly #options: ChildLoggerOptions;
-  #child: FastifyBaseLogger | undefined;
-
-  constructor(parent: Logger, bindings: Bindings, options: ChildLoggerOptions) {
-    this.#parent = parent;
-    this.#bindings = bindings;
-    this.#options = options;
-  }
-
-  get level(): LevelWithSilentOrString {
-    return (this.#child ?? this.#parent).level;
-  }
-
-  set level(level: LevelWithSilentOrString) {
-    this.#real().level = level;
-  }
-
-  fatal(...args: LogArgs): void { this.#write('fatal', args); }
-  error(...args: LogArgs): void { this.#write('error', args); }
-  warn(...args: LogArgs): void { this.#write('warn', args); }
-  info(...args: LogArgs): void { this.#write('info', args); }
-  debug(...args: LogArgs): void { this.#write('debug', args); }
-  trace(...args: LogArgs): void { this.#write('trace', args); }
-  silent(): void {}
-
-  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
-    return this.#real().child(bindings, options);
-  }
-
-  #write(level: Level, args: LogArgs): void {
-    if (this.#child === undefined && !this.#parent.isLevelEnabled(level)) return;
-    (this.#real()[level] as (...args: LogArgs) => void)(...args);
-  }
-
-  #real(): FastifyBaseLogger {
-    return (this.#child ??= this.#parent.child(this.#bindings, this.#options));
-  }
+/**
+ * Request ids unique across processes without a random UUID per request (randomUUID was about 2%
+ * of a cached `GET /auth/me`): 48 random bits per process, then a counter. Ids only correlate log
+ * lines; they are never sent to clients and grant nothing, so they need not be unguessable.
+ */
+function requestIds(): () => string {
+  const prefix = `${randomBytes(6).toString('base64url')}-`;
+  let next = 0;
+  return () => prefix + (next++).toString(36);
 }

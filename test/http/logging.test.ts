@@ -15,8 +15,7 @@ test('request logs at trace level never contain passwords, tokens or password ha
   const services = await createServices(config, stores, { clock: new TestClock(), hasher: new PasswordHasher(TEST_ARGON2) });
   let logged = '';
   const stream = new Writable({ write(chunk, _encoding, done) { logged += String(chunk); done(); } });
-  const options = loggerOptions(config) as Record<string, unknown>;
-  const app = await buildApp(services, { logger: { ...options, stream } });
+  const app = await buildApp(services, { logger: { ...loggerOptions(config), stream } });
   t.after(async () => { await app.close(); await stores.close(); });
 
   await app.inject({ method: 'POST', url: '/auth/register', payload: { username: 'alice', password: PASSWORD } });
@@ -40,7 +39,7 @@ async function appLoggingAt(t: import('node:test').TestContext, level: string) {
   const services = await createServices(config, stores, { clock: new TestClock(), hasher: new PasswordHasher(TEST_ARGON2) });
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({ write(chunk, _encoding, done) { lines.push(...String(chunk).trim().split('\n').map((l) => JSON.parse(l))); done(); } });
-  const app = await buildApp(services, { logger: { ...(loggerOptions(config) as Record<string, unknown>), stream } });
+  const app = await buildApp(services, { logger: { ...loggerOptions(config), stream } });
   t.after(async () => { await app.close(); await stores.close(); });
   return { app, stores, lines };
 }
@@ -67,4 +66,22 @@ test('at info every request is logged as it comes and as it completes, under one
   const completed = lines.find((l) => l.msg === 'request completed');
   assert.ok(incoming && completed);
   assert.equal(incoming.reqId, completed.reqId);
+});
+
+test('request ids differ between requests and between server processes', async (t) => {
+  const first = await appLoggingAt(t, 'info');
+  const second = await appLoggingAt(t, 'info');
+  for (const { app } of [first, second]) {
+    for (let i = 0; i < 3; i++) assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  }
+  const ids = [...first.lines, ...second.lines].filter((l) => l.msg === 'incoming request').map((l) => l.reqId);
+  assert.equal(ids.length, 6);
+  assert.equal(new Set(ids).size, 6, `request ids repeat: ${ids.join(', ')}`);
+});
+
+test('at LOG_LEVEL=error the warn line of a store outage is not written', async (t) => {
+  const { app, stores, lines } = await appLoggingAt(t, 'error');
+  await stores.close();
+  assert.equal((await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD } })).statusCode, 503);
+  assert.equal(lines.length, 0, 'a warn line was written at LOG_LEVEL=error');
 });

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
@@ -324,8 +324,8 @@ describe('what a dump of the store or the logs would give away', () => {
     const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'trace' });
     const stores = await openStores(config);
     const services = await createServices(config, stores, { clock: new TestClock(), hasher: new PasswordHasher(TEST_ARGON2) });
-    const logger = { ...(loggerOptions(config) as object), level: 'trace', stream: { write: (line: string) => void lines.push(line) } };
-    const app = await buildApp(services, { logger: logger as FastifyServerOptions['logger'] });
+    const logger = { ...loggerOptions(config), level: 'trace', stream: { write: (line: string) => void lines.push(line) } };
+    const app = await buildApp(services, { logger });
     t.after(async () => {
       await app.close();
       await stores.close();

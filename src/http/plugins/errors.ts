@@ -5,23 +5,24 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERRORS, StoreUnavailableError, type ErrorCode } from '../../errors.js';
+import type { RequestLogging } from '../request-logging.js';
 
 const TOKEN_ERRORS: ReadonlySet<ErrorCode> = new Set(['missing_token', 'invalid_token', 'token_expired', 'token_revoked']);
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, log: RequestLogging['write']): void {
   app.setNotFoundHandler((_request, reply) => {
     send(reply, 'not_found');
   });
 
   app.setErrorHandler((error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {
-      if (error.detail !== undefined) request.log.info({ code: error.code, reason: error.detail }, 'request refused');
+      if (error.detail !== undefined) log(request, 'info', { code: error.code, reason: error.detail }, 'request refused');
       reply.headers(error.headers);
       if (TOKEN_ERRORS.has(error.code)) reply.header('www-authenticate', bearerChallenge(error));
       return send(reply, error.code, error.message);
     }
     if (error instanceof StoreUnavailableError) {
-      request.log.warn({ store: error.store, cause: causeText(error.cause) }, 'store unavailable');
+      log(request, 'warn', { store: error.store, cause: causeText(error.cause) }, 'store unavailable');
       reply.header('retry-after', '1');
       return send(reply, 'unavailable');
     }
@@ -34,7 +35,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     // Malformed JSON, bad form encoding, empty body with a JSON content type and the like. The
     // parser's message is safe (it names the problem, not the body), but we keep ours fixed.
     if (status >= 400 && status < 500) return send(reply, 'invalid_request', status === 400 ? 'The request body could not be parsed.' : undefined);
-    request.log.error({ err: error }, 'unhandled error');
+    log(request, 'error', { err: error }, 'unhandled error');
     return send(reply, 'internal_error');
   });
 }
