@@ -11,6 +11,9 @@
  * 3. A lookup that raced with an invalidation is not cached (an epoch counter detects it), and
  *    no entry is trusted for longer than MAX_ENTRY_AGE_MS, which bounds staleness even if a
  *    publish were lost in transit.
+ * Concurrent misses for one session share one store read (an entry aging out under load would
+ * otherwise send every in-flight request to the store at once), but only within one epoch: a
+ * request that arrives after an invalidation never joins a read that started before it.
  * Only the idle/absolute expiry of an entry can be older than the store's; an older expiry makes
  * the entry lapse sooner and be re-read, never later.
  */
@@ -40,6 +43,7 @@ export class CachedSessionStore implements SessionStore {
   readonly #inner: SessionStore;
   readonly #bus: InvalidationBus;
   readonly #entries = new Map<string, Entry>();
+  readonly #reads = new Map<string, { readonly epoch: number; readonly session: Promise<SessionRecord | null> }>();
   #epoch = 0;
 
   constructor(inner: SessionStore, bus: InvalidationBus) {
@@ -60,10 +64,23 @@ export class CachedSessionStore implements SessionStore {
   }
 
   async #load(id: string, now: number): Promise<SessionRecord | null> {
+    const shared = this.#reads.get(id);
+    if (shared && shared.epoch === this.#epoch) {
+      const session = await shared.session;
+      // The read was made for an earlier `now`: apply this caller's own clock to the expiry.
+      return session && now < session.expiresAt && now < session.absoluteExpiresAt ? session : null;
+    }
     const epoch = this.#epoch;
-    const session = await this.#inner.getSession(id, now);
-    if (session && this.#bus.live && epoch === this.#epoch) this.#remember(session, now);
-    return session;
+    const read = this.#inner.getSession(id, now);
+    const session = Promise.resolve(read);
+    this.#reads.set(id, { epoch, session });
+    try {
+      const found = await session;
+      if (found && this.#bus.live && epoch === this.#epoch) this.#remember(found, now);
+      return found;
+    } finally {
+      if (this.#reads.get(id)?.session === session) this.#reads.delete(id);
+    }
   }
 
   createSession(session: SessionRecord): Promise<void> {

@@ -150,6 +150,51 @@ describe('session cache with invalidation', () => {
     await close();
   });
 
+  test('concurrent misses for one session share one store read', async () => {
+    const { shared, b, close } = await twoProcesses();
+    const s = session('u1');
+    await shared.createSession(s);
+    const results = await Promise.all(Array.from({ length: 64 }, () => b.getSession(s.id, T0)));
+    assert.equal(shared.reads, 1);
+    assert.ok(results.every((r) => r?.id === s.id));
+    await close();
+  });
+
+  test('a lookup that starts after an invalidation does not join a read that started before it', async () => {
+    const { shared, busB, b, close } = await twoProcesses();
+    const s = session('u1');
+    await shared.createSession(s);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const original = shared.getSession.bind(shared);
+    shared.getSession = async (id, now) => {
+      const found = await original(id, now); // read before the logout below
+      await gate;
+      return found;
+    };
+    const early = b.getSession(s.id, T0);
+    await shared.inner.deleteSession('u1', s.id); // the session ends on another process...
+    busB.handlers?.message({ session: s.id }); // ...and its invalidation arrives while the read is in flight
+    shared.getSession = original;
+    const late = b.getSession(s.id, T0);
+    release();
+    assert.ok(await early, 'the early lookup answers with what it read');
+    assert.equal(await late, null, 'the late lookup joined a read from before the logout');
+    assert.equal(shared.reads, 2);
+    await close();
+  });
+
+  test('a lookup that joins a shared read applies its own clock to the expiry', async () => {
+    const { shared, b, close } = await twoProcesses();
+    const s = { ...session('u1'), expiresAt: T0 + 1_000 };
+    await shared.createSession(s);
+    const [first, second] = await Promise.all([b.getSession(s.id, T0 + 999), b.getSession(s.id, T0 + 1_000)]);
+    assert.equal(first?.id, s.id);
+    assert.equal(second, null);
+    assert.equal(shared.reads, 1);
+    await close();
+  });
+
   test('reuse of a rotated refresh token on one process ends the session in every cache', async () => {
     const { a, b, close } = await twoProcesses();
     const s = session('u1');
