@@ -49,12 +49,14 @@ accountStoreContract('PostgreSQL', async () => {
   };
 }, skip ? { skip } : undefined);
 
+const MIGRATIONS = ['0001_initial', '0002_drop_session_expiry_index'];
+
 describe('PostgreSQL migrations', { skip: skip ?? false }, () => {
   test('four instances migrating one fresh database at once all succeed and leave one schema', async () => {
     const { url } = await freshDatabase();
     const instances = Array.from({ length: 4 }, () => connect(url));
     const ran = await Promise.all(instances.map((db) => migrate(db)));
-    assert.deepEqual(ran.flat(), ['0001_initial'], 'exactly one instance applied the migration');
+    assert.deepEqual(ran.flat().sort(), MIGRATIONS, 'exactly one instance applied each migration');
 
     const check = instances[0]!;
     const tables = await sql<{ table_name: string }>`
@@ -62,8 +64,10 @@ describe('PostgreSQL migrations', { skip: skip ?? false }, () => {
     assert.deepEqual(tables.rows.map((r) => r.table_name), [
       'kysely_migration', 'kysely_migration_lock', 'server_secrets', 'sessions', 'signing_keys', 'todos', 'users',
     ]);
+    const indexes = await sql<{ indexname: string }>`select indexname from pg_indexes where tablename = 'sessions' order by indexname`.execute(check);
+    assert.deepEqual(indexes.rows.map((r) => r.indexname), ['sessions_by_user', 'sessions_pkey']);
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(check);
-    assert.deepEqual(applied.rows.map((r) => r.name), ['0001_initial']);
+    assert.deepEqual(applied.rows.map((r) => r.name).sort(), MIGRATIONS);
     assert.deepEqual(await Promise.all(instances.map((db) => migrate(db))), [[], [], [], []], 'a second run is a no-op');
   });
 });
