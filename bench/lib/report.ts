@@ -98,6 +98,10 @@ export function goalRatios(find: (kind: string, target: string) => Series | unde
       { label: `${t} 2 workers ÷ 1 worker (GET /auth/me)`, num: find('auth', `${t} ×2`), den: find('auth', t), metric: 'rps' },
       { label: `${t} ×2 ÷ bare Fastify ×2`, num: find('auth', `${t} ×2`), den: find('auth', 'bare Fastify ×2'), metric: 'rps' },
     );
+    const refreshW2 = find('refresh', `${t} ×2`);
+    if (refreshW2) {
+      ratios.push({ label: `${t} ×2 refresh ÷ go-seed refresh`, num: refreshW2, den: find('refresh', 'go-seed'), metric: 'rps', note: 'two processes; go-seed\'s runtime also uses both cores' });
+    }
     const cold = find('cold', t);
     if (cold) {
       ratios.push(
