@@ -71,15 +71,14 @@ export class CachedSessionStore implements SessionStore {
       return session && now < session.expiresAt && now < session.absoluteExpiresAt ? session : null;
     }
     const epoch = this.#epoch;
-    const read = this.#inner.getSession(id, now);
-    const session = Promise.resolve(read);
-    this.#reads.set(id, { epoch, session });
+    const pending = Promise.resolve(this.#inner.getSession(id, now));
+    this.#reads.set(id, { epoch, session: pending });
     try {
-      const found = await session;
-      if (found && this.#bus.live && epoch === this.#epoch) this.#remember(found, now);
-      return found;
+      const session = await pending;
+      if (session && this.#bus.live && epoch === this.#epoch) this.#remember(session, now);
+      return session;
     } finally {
-      if (this.#reads.get(id)?.session === session) this.#reads.delete(id);
+      if (this.#reads.get(id)?.session === pending) this.#reads.delete(id);
     }
   }
 
