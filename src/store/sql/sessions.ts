@@ -14,6 +14,9 @@ const SWEEP_INTERVAL_MS = 10 * 60_000;
 /** Each lost compare-and-set means another request rotated first; a few retries always settle. */
 const MAX_CAS_ATTEMPTS = 5;
 
+/** Stands in for a value while a hot query is built once (#bound); no real value starts with NUL. */
+const MARKER = '\u0000tollgate:';
+
 /** A query Kysely has built for one of the hot paths, with its values in the order the SQL binds them. */
 interface Template {
   readonly compiled: CompiledQuery<unknown>;
@@ -67,10 +70,10 @@ export class SqlSessionStore implements SessionStore {
   #bound<R>(name: string, build: (value: (key: string) => never) => { compile(): CompiledQuery<R> }, values: Record<string, unknown>): CompiledQuery<R> {
     let template = this.#templates.get(name);
     if (!template) {
-      const marker = (key: string): never => `\u0000tollgate:${key}` as never;
+      const marker = (key: string): never => `${MARKER}${key}` as never;
       const compiled = build(marker).compile();
       const keys = compiled.parameters.map((parameter) => {
-        const key = typeof parameter === 'string' && parameter.startsWith('\u0000tollgate:') ? parameter.slice(10) : undefined;
+        const key = typeof parameter === 'string' && parameter.startsWith(MARKER) ? parameter.slice(MARKER.length) : undefined;
         if (key === undefined) throw new Error(`${name}: every value must be a marker`);
         return key;
       });
