@@ -70,4 +70,18 @@ describe('access tokens', () => {
     t.after(() => restarted.close());
     assert.equal((await me(restarted, pair.access_token)).statusCode, 200);
   });
+
+  test('a forged token that ends like a cached one is verified in full and refused', async (t) => {
+    const { app } = await buildTestApp(t);
+    const pair = await signUp(app, 'alice');
+    const bob = await signUp(app, 'bob');
+    assert.equal((await me(app, pair.access_token)).statusCode, 200); // now in the verified-token cache
+    // Bob's claims under Alice's signature: the same last characters, so the same cache slot.
+    const [, , signature] = pair.access_token.split('.');
+    const [header, payload] = bob.access_token.split('.');
+    const forged = `${header}.${payload}.${signature}`;
+    assert.equal(errorCode(await me(app, forged)), 'invalid_token');
+    assert.equal((await me(app, pair.access_token)).statusCode, 200);
+    assert.equal((await me(app, bob.access_token)).statusCode, 200);
+  });
 });
