@@ -11,7 +11,7 @@ import { RateLimits } from './core/rate-limits.js';
 import type { Services } from './services.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { requestLogging, type LoggerSettings } from './http/request-logging.js';
-import { registerSecurityHeaders } from './http/plugins/security-headers.js';
+import { SecureResponse } from './http/plugins/security-headers.js';
 import { authRoutes } from './http/routes/auth.js';
 import { operationRoutes } from './http/routes/operations.js';
 import { sessionRoutes } from './http/routes/sessions.js';
@@ -29,6 +29,8 @@ export async function buildApp(services: Services, options?: AppOptions): Promis
   const app = Fastify({
     ...logging.fastify,
     bodyLimit: config.bodyLimit,
+    // Every response carries the security headers (src/http/plugins/security-headers.ts).
+    http: { ServerResponse: SecureResponse },
     trustProxy: trustProxyOption(config.trustProxy),
     return503OnClosing: true,
     ajv: {
@@ -45,7 +47,6 @@ export async function buildApp(services: Services, options?: AppOptions): Promis
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
   registerErrorHandling(app, logging.write);
-  registerSecurityHeaders(app);
   // CORS stays closed (no Access-Control-* headers) unless origins are configured.
   if (config.corsOrigins.length > 0) await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PATCH', 'DELETE'], maxAge: 600 });
 

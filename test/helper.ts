@@ -1,6 +1,7 @@
 /**
  * Builds the real app over an in-memory SQLite database with a controllable clock and cheap
- * argon2 parameters, for tests through the HTTP layer with app.inject (no sockets).
+ * argon2 parameters, for tests through the HTTP layer with app.inject (no sockets), or over a
+ * real socket with `listen` where the test is about what Node's HTTP server writes (headers).
  */
 import type { TestContext } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -54,6 +55,15 @@ export async function buildTestApp(t: TestContext, env: Record<string, string> =
     await stores.close();
   });
   return { app, services, stores, clock };
+}
+
+/**
+ * Serves the app on a free port of 127.0.0.1 and returns its base URL (closed with the app). The
+ * security headers are added by the server's response class (src/http/plugins/security-headers.ts),
+ * which app.inject does not use, so tests of those headers go over a socket.
+ */
+export async function listen(app: FastifyInstance): Promise<string> {
+  return app.listen({ port: 0, host: '127.0.0.1' });
 }
 
 export const PASSWORD = 'correct horse battery staple';

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authed, buildTestApp, errorCode, register, signUp } from '../helper.js';
+import { PASSWORD, authed, buildTestApp, errorCode, listen, signUp } from '../helper.js';
 
 describe('bad input gets the contract error and changes nothing', () => {
   test('malformed JSON is 400 invalid_request', async (t) => {
@@ -72,10 +72,12 @@ describe('bad input gets the contract error and changes nothing', () => {
 
   test('responses are never cached and carry API security headers', async (t) => {
     const { app } = await buildTestApp(t);
-    const res = await register(app, 'alice');
-    assert.equal(res.headers['cache-control'], 'no-store');
-    assert.equal(res.headers['x-content-type-options'], 'nosniff');
-    assert.equal(res.headers['access-control-allow-origin'], undefined);
+    const base = await listen(app);
+    const res = await fetch(`${base}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: PASSWORD }) });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('access-control-allow-origin'), null);
   });
 
   test('CORS answers only configured origins', async (t) => {

@@ -20,7 +20,7 @@ import { loggerOptions } from '../../src/server.js';
 import { createServices } from '../../src/services.js';
 import { openStores } from '../../src/store/open.js';
 import {
-  PASSWORD, TEST_ARGON2, TestClock, authed, buildTestApp, errorCode, login, me, refresh, register, signUp, type Pair,
+  PASSWORD, TEST_ARGON2, TestClock, authed, buildTestApp, errorCode, listen, login, me, refresh, register, signUp, type Pair,
 } from '../helper.js';
 
 const WINDOW = 60;
@@ -360,18 +360,22 @@ describe('what a dump of the store or the logs would give away', () => {
 describe('headers that keep tokens private', () => {
   test('token responses and their errors carry Cache-Control: no-store', async (t) => {
     const { app } = await buildTestApp(t);
-    const registered = await register(app, 'victim');
-    const loginRes = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'victim', password: PASSWORD } });
-    const pair = loginRes.json() as Pair;
+    const base = await listen(app);
+    const post = (path: string, body: unknown): Promise<Response> =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const registered = await post('/auth/register', { username: 'victim', password: PASSWORD });
+    const loginRes = await post('/auth/login', { username: 'victim', password: PASSWORD });
+    const pair = (await loginRes.json()) as Pair;
     const responses = {
       register: registered,
       login: loginRes,
-      refresh: await refresh(app, pair.refresh_token),
-      'failed login': await loginFrom(app, '192.0.2.1', 'victim', 'nope nope nope'),
-      'failed refresh': await refresh(app, 'garbage'),
-      me: await me(app, pair.access_token),
+      refresh: await post('/auth/refresh', { refresh_token: pair.refresh_token }),
+      'failed login': await post('/auth/login', { username: 'victim', password: 'nope nope nope' }),
+      'failed refresh': await post('/auth/refresh', { refresh_token: 'garbage' }),
+      me: await fetch(`${base}/auth/me`, { headers: authed(pair.access_token) }),
     };
-    for (const [name, res] of Object.entries(responses)) assert.equal(res.headers['cache-control'], 'no-store', name);
+    assert.deepEqual(Object.values(responses).map((res) => res.status), [201, 200, 200, 401, 401, 200]);
+    for (const [name, res] of Object.entries(responses)) assert.equal(res.headers.get('cache-control'), 'no-store', name);
   });
 
   test('CORS is closed by default: no Access-Control-* headers for any origin, preflight or not', async (t) => {
