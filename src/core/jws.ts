@@ -79,7 +79,12 @@ export function signCompactOffThread(header: Record<string, unknown>, payload: R
 }
 
 function signingInput(header: Record<string, unknown>, payload: Record<string, unknown>, key: JwsKey): string {
-  return `${b64json({ ...header, alg: key.alg, kid: key.kid })}.${b64json(payload)}`;
+  // The key's alg and kid win over the caller's header. Not a spread: `{ ...header, alg, kid }`
+  // took V8's slow runtime path on every token issued (perf profile of POST /auth/refresh).
+  const full = Object.assign({}, header);
+  full.alg = key.alg;
+  full.kid = key.kid;
+  return `${b64json(full)}.${b64json(payload)}`;
 }
 
 /**

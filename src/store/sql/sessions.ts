@@ -80,7 +80,9 @@ export class SqlSessionStore implements SessionStore {
       template = { compiled, keys };
       this.#templates.set(name, template);
     }
-    return { ...template.compiled, parameters: template.keys.map((key) => values[key]) } as CompiledQuery<R>;
+    const { query, queryId, sql } = template.compiled;
+    // A literal, not a spread of the compiled query: the same hidden class on every call.
+    return { query, queryId, sql, parameters: template.keys.map((key) => values[key]) } as CompiledQuery<R>;
   }
 
   async createSession(s: SessionRecord): Promise<void> {
@@ -133,7 +135,14 @@ export class SqlSessionStore implements SessionStore {
         .where('id', '=', value('id'))
         .where('generation', '=', value('currentGeneration'))
         .where('refresh_hash', '=', value('currentHash')), {
-        ...next, rotatedAt: JSON.stringify(next.rotatedAt), currentGeneration: current!.generation, currentHash: current!.refreshHash,
+        generation: next.generation,
+        refreshHash: next.refreshHash,
+        rotatedAt: JSON.stringify(next.rotatedAt),
+        lastUsedAt: next.lastUsedAt,
+        expiresAt: next.expiresAt,
+        id: next.id,
+        currentGeneration: current!.generation,
+        currentHash: current!.refreshHash,
       }));
       if (changed === 1) return decision;
     }
