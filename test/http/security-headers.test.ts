@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,7 @@ function assertApiHeaders(res: Response, label: string): void {
 }
 
 /** A bare Node server with our response class, for the paths Fastify does not take. */
-async function serveRaw(t: import('node:test').TestContext, handler: RequestListener): Promise<string> {
+async function serveRaw(t: TestContext, handler: RequestListener): Promise<string> {
   const server = createServer({ ServerResponse: SecureResponse }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -13,20 +13,18 @@ import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type Out
  * every load), so there is no Referer for it to govern, and each header costs every response
  * ~2k instructions in Node's header validation (callgrind).
  */
-const API_HEADERS: OutgoingHttpHeaders = {
+
+/** What every response gets, JSON or HTML. */
+const BROWSER_HEADERS: OutgoingHttpHeaders = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'cross-origin-resource-policy': 'same-origin',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
 };
 
-/** The docs UI is an HTML page with its own scripts and styles: no CSP of ours, the rest of the browser set. */
-const DOCS_HEADERS: OutgoingHttpHeaders = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'cross-origin-resource-policy': 'same-origin',
-  'referrer-policy': 'no-referrer',
-};
+const API_HEADERS: OutgoingHttpHeaders = { ...BROWSER_HEADERS, 'content-security-policy': "default-src 'none'; frame-ancestors 'none'" };
+
+/** The docs UI is an HTML page with its own scripts and styles: no CSP of ours, and a referrer policy. */
+const DOCS_HEADERS: OutgoingHttpHeaders = { ...BROWSER_HEADERS, 'referrer-policy': 'no-referrer' };
 
 /**
  * The response class of our HTTP server (Node's `ServerResponse` option of `createServer`, passed
