@@ -143,7 +143,9 @@ export class Sessions {
    */
   async identifyByRefreshToken(refreshToken: string): Promise<SessionPrincipal> {
     const parts = parseRefreshToken(refreshToken);
-    const session = parts && (await this.#store.getSession(parts.sessionId, this.#clock.now()));
+    // Fresh: a cached copy may predate a rotation made by another process, and the current
+    // token would then look newer than its session and be refused.
+    const session = parts && (await this.#store.getSession(parts.sessionId, this.#clock.now(), { fresh: true }));
     if (!parts || !session) throw new AppError('invalid_grant');
     const depth = session.generation - parts.generation;
     if (depth < 0 || depth > MAX_CHAIN_DEPTH || !equalSecrets(this.#chain.hashes(parts.secret, depth)[depth]!, session.refreshHash)) {

@@ -3,8 +3,14 @@
  * behind every authenticated request is a memory lookup instead of a network round trip.
  *
  * Correctness rests on three rules:
- * 1. Every change this process makes is applied to its own cache before the call returns, and
- *    published to every other process (InvalidationBus) before the HTTP response is sent.
+ * 1. Every change this process makes is applied to its own cache before the call returns. Every
+ *    change that ends a session is also published to every other process (InvalidationBus)
+ *    before the HTTP response is sent. A rotation is not published: it changes only fields the
+ *    check behind a request does not read (generation, refresh hash, rotation times) and moves
+ *    the idle expiry later, so another process's older copy lapses sooner, never later (and
+ *    GET /auth/me there may show the older expiry for up to MAX_ENTRY_AGE_MS). Callers that need
+ *    the rotation fields exact ask for a `fresh` read. Publishing every rotation cost a
+ *    PUBLISH and its delivery to every process on each refresh (docs/benchmarks.md).
  * 2. The cache is used only while the bus is known to deliver: when the subscription drops, the
  *    cache is emptied and bypassed until it is back, so a missed message cannot leave a revoked
  *    session cached.
@@ -14,8 +20,8 @@
  * Concurrent misses for one session share one store read (an entry aging out under load would
  * otherwise send every in-flight request to the store at once), but only within one epoch: a
  * request that arrives after an invalidation never joins a read that started before it.
- * Only the idle/absolute expiry of an entry can be older than the store's; an older expiry makes
- * the entry lapse sooner and be re-read, never later.
+ * An entry can be older than the store's record only in its rotation fields and its idle expiry
+ * (rule 1); an older expiry makes the entry lapse sooner and be re-read, never later.
  */
 import type { MaybePromise } from '../core/maybe-promise.js';
 import type { RotateOutcome, RotateRequest, SessionRecord, SessionStore } from './types.js';
@@ -53,7 +59,10 @@ export class CachedSessionStore implements SessionStore {
   }
 
   /** A hit answers synchronously: this is the check behind every authenticated request. */
-  getSession(id: string, now: number): MaybePromise<SessionRecord | null> {
+  getSession(id: string, now: number, options?: { fresh?: boolean }): MaybePromise<SessionRecord | null> {
+    // Straight to the store and not remembered: remembering would need the same epoch rules as a
+    // miss, and fresh reads are rare (logout with a refresh token).
+    if (options?.fresh) return this.#inner.getSession(id, now, options);
     if (this.#bus.live) {
       const entry = this.#entries.get(id);
       if (entry && now - entry.cachedAt < MAX_ENTRY_AGE_MS && now < entry.session.expiresAt && now < entry.session.absoluteExpiresAt) {
@@ -88,10 +97,10 @@ export class CachedSessionStore implements SessionStore {
 
   async rotateSession(request: RotateRequest): Promise<RotateOutcome> {
     const outcome = await this.#inner.rotateSession(request);
-    if (outcome.outcome !== 'invalid' && outcome.outcome !== 'deeper') {
-      // Rotation changes the generation others may have cached; reuse ends the session.
-      await this.#invalidate({ session: request.sessionId });
-    }
+    // Reuse ends the session everywhere. A rotation or a grace answer only drops this process's
+    // copy (rule 1), so the next read here sees the new generation.
+    if (outcome.outcome === 'reused') await this.#invalidate({ session: request.sessionId });
+    else if (outcome.outcome !== 'invalid' && outcome.outcome !== 'deeper') this.#apply({ session: request.sessionId });
     return outcome;
   }
 

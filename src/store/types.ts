@@ -117,9 +117,12 @@ export interface SessionStore {
   createSession(session: SessionRecord): Promise<void>;
   /**
    * Null when absent or expired. The hot-path check behind every authenticated request: a store
-   * that holds the session in process memory may answer synchronously (see core/maybe-promise.ts).
+   * that holds the session in process memory may answer synchronously (see core/maybe-promise.ts),
+   * with a copy whose rotation fields (generation, refresh hash, rotation times) and idle expiry
+   * may lag another process's rotation by a moment (store/session-cache.ts). `fresh` asks for the
+   * store's own current record; the engines always answer with it.
    */
-  getSession(id: string, now: number): MaybePromise<SessionRecord | null>;
+  getSession(id: string, now: number, options?: { fresh?: boolean }): MaybePromise<SessionRecord | null>;
   /** Atomic refresh rotation with reuse detection; see RotateOutcome. */
   rotateSession(request: RotateRequest): Promise<RotateOutcome>;
   /** The user's live sessions, newest first. */

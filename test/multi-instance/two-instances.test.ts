@@ -99,6 +99,17 @@ describe('two server instances on PostgreSQL and Redis', { skip: skip ?? false }
     assert.equal(again.body.session_id, pair.session_id);
   });
 
+  test('a refresh token rotated on A logs out on B, which had the session cached before the rotation', async () => {
+    const { pair } = await signUp(A);
+    await assertLive(B, pair.access_token);
+    const rotated = await call(A, 'POST', '/auth/refresh', { body: { refresh_token: pair.refresh_token } });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const out = await call(B, 'POST', '/auth/logout', { body: { refresh_token: rotated.body.refresh_token } });
+    assert.equal(out.status, 204, JSON.stringify(out.body));
+    await assertRevoked(A, rotated.body.access_token);
+    await assertRevoked(B, pair.access_token);
+  });
+
   test('logout on A revokes the access token on B on the very next request', async () => {
     const { pair } = await signUp(A);
     await assertLive(B, pair.access_token);

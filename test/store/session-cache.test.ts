@@ -11,6 +11,7 @@ import type { SessionRecord, SessionStore } from '../../src/store/types.js';
 /** Delivers each publish to every other bus on the same hub, synchronously, while live. */
 class MemoryBus implements InvalidationBus {
   live = true;
+  published: Invalidation[] = [];
   handlers: Parameters<InvalidationBus['subscribe']>[0] | undefined;
   constructor(readonly hub: MemoryBus[]) {
     hub.push(this);
@@ -19,6 +20,7 @@ class MemoryBus implements InvalidationBus {
     this.handlers = handlers;
   }
   async publish(message: Invalidation): Promise<void> {
+    this.published.push(message);
     for (const bus of this.hub) if (bus !== this && bus.live) bus.handlers?.message(message);
   }
   drop(): void {
@@ -31,9 +33,9 @@ class MemoryBus implements InvalidationBus {
 class CountingStore implements SessionStore {
   reads = 0;
   constructor(readonly inner: SessionStore) {}
-  getSession(id: string, now: number) {
+  getSession(id: string, now: number, options?: { fresh?: boolean }) {
     this.reads++;
-    return this.inner.getSession(id, now);
+    return this.inner.getSession(id, now, options);
   }
   createSession(s: SessionRecord) { return this.inner.createSession(s); }
   rotateSession(r: Parameters<SessionStore['rotateSession']>[0]) { return this.inner.rotateSession(r); }
@@ -195,8 +197,40 @@ describe('session cache with invalidation', () => {
     await close();
   });
 
+  test('a rotation drops the rotating process\'s copy and publishes nothing; the other process keeps serving its copy', async () => {
+    const { shared, busA, a, b, close } = await twoProcesses();
+    const s = session('u1');
+    await a.createSession(s);
+    assert.equal((await a.getSession(s.id, T0))?.generation, 0);
+    assert.equal((await b.getSession(s.id, T0))?.generation, 0);
+    const rotate = { sessionId: s.id, generation: 0, hashes: [s.refreshHash, hashSecret(randomBytes(32))], now: T0 + 1, graceMs: 10_000, idleTtlMs: 3_600_000 };
+    assert.equal((await a.rotateSession(rotate)).outcome, 'rotated');
+    assert.deepEqual(busA.published, []);
+    const reads = shared.reads;
+    assert.equal((await a.getSession(s.id, T0 + 2))?.generation, 1, 'the rotating process reads the new generation');
+    assert.equal(shared.reads, reads + 1);
+    const copy = b.getSession(s.id, T0 + 2);
+    assert.equal(copy instanceof Promise, false, 'the other process answers from memory');
+    assert.equal((copy as SessionRecord | null)?.generation, 0);
+    assert.equal((await b.getSession(s.id, T0 + 2, { fresh: true }))?.generation, 1, 'a fresh read sees the rotation');
+    await close();
+  });
+
+  test('a fresh read reaches the store even when the session is cached, and is not remembered', async () => {
+    const { shared, b, close } = await twoProcesses();
+    const s = session('u1');
+    await shared.createSession(s);
+    assert.ok(await b.getSession(s.id, T0, { fresh: true }));
+    assert.ok(await b.getSession(s.id, T0));
+    assert.equal(shared.reads, 2, 'the fresh read left nothing in the cache');
+    assert.ok(await b.getSession(s.id, T0, { fresh: true }));
+    assert.equal(shared.reads, 3, 'a cached session is read again when asked fresh');
+    assert.ok(b.getSession(s.id, T0) instanceof Promise === false, 'the cached copy still serves ordinary lookups');
+    await close();
+  });
+
   test('reuse of a rotated refresh token on one process ends the session in every cache', async () => {
-    const { a, b, close } = await twoProcesses();
+    const { busA, a, b, close } = await twoProcesses();
     const s = session('u1');
     await a.createSession(s);
     assert.ok(await b.getSession(s.id, T0));
@@ -204,6 +238,7 @@ describe('session cache with invalidation', () => {
     const rotate = { sessionId: s.id, generation: 0, hashes: [s.refreshHash, next], graceMs: 10_000, idleTtlMs: 3_600_000 };
     assert.equal((await a.rotateSession({ ...rotate, now: T0 })).outcome, 'rotated');
     assert.equal((await a.rotateSession({ ...rotate, now: T0 + 20_000 })).outcome, 'reused');
+    assert.deepEqual(busA.published, [{ session: s.id }]);
     assert.equal(await b.getSession(s.id, T0 + 20_001), null);
     await close();
   });
