@@ -24,6 +24,15 @@ function counterContract(name: string, make: () => Promise<CounterStore>, option
       assert.deepEqual((await counters.peek(key, t + 20))?.count, 2);
     });
 
+    test('concurrent increments of one key are each counted once, in the order they were made', async () => {
+      const counters = await make();
+      const key = `k-${randomUUID()}`;
+      const t = now();
+      const windows = await Promise.all(Array.from({ length: 50 }, () => counters.increment(key, 60_000, t)));
+      assert.deepEqual(windows.map((w) => w.count), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.equal((await counters.peek(key, t))?.count, 50);
+    });
+
     test('keys are independent and an unknown key peeks as null', async () => {
       const counters = await make();
       const t = now();
@@ -57,3 +66,44 @@ counterContract('Redis', async () => {
   await pingRedis(client);
   return new RedisCounterStore(client, { prefix: `tollgate-test:${randomUUID()}:` });
 }, { skip: redisUrl ? undefined : 'TEST_REDIS_URL is not set', wallClock: true });
+
+describe('Redis counters: hits on one key while its increment is in flight', () => {
+  test('go to Redis together, as fewer commands than hits', { skip: redisUrl ? false : 'TEST_REDIS_URL is not set' }, async () => {
+    const client = openRedis(redisUrl!);
+    clients.push(client);
+    await pingRedis(client);
+    const sent: number[] = [];
+    const real = client as unknown as { tgIncrementWindow(key: string, windowMs: number, by: number): Promise<unknown> };
+    // The client as the store uses it, counting the increments that reach Redis.
+    const counting = {
+      defineCommand: client.defineCommand.bind(client),
+      tgIncrementWindow: (key: string, windowMs: number, by: number) => {
+        sent.push(by);
+        return real.tgIncrementWindow(key, windowMs, by);
+      },
+    };
+    const counters = new RedisCounterStore(counting as never, { prefix: `tollgate-test:${randomUUID()}:` });
+    const windows = await Promise.all(Array.from({ length: 40 }, () => counters.increment('busy', 60_000, Date.now())));
+    assert.deepEqual(windows.map((w) => w.count), Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.deepEqual(sent, [1, 39], 'the first hit alone, then the 39 that arrived while it was in flight');
+  });
+
+  test('fail with it when it fails, and the next hit is sent afresh', async () => {
+    const replies: Array<{ resolve(v: unknown): void; reject(e: unknown): void }> = [];
+    const fake = {
+      defineCommand: () => undefined,
+      tgIncrementWindow: () => new Promise((resolve, reject) => replies.push({ resolve, reject })),
+    };
+    const counters = new RedisCounterStore(fake as never);
+    const first = counters.increment('k', 60_000, 0);
+    const waiting = counters.increment('k', 60_000, 0);
+    assert.equal(replies.length, 1, 'the second hit waits for the first');
+    replies[0]!.reject(new Error('command timed out'));
+    await assert.rejects(first, /timed out/);
+    await assert.rejects(waiting, /timed out/);
+    const next = counters.increment('k', 60_000, 0);
+    assert.equal(replies.length, 2);
+    replies[1]!.resolve([1, 60_000]);
+    assert.deepEqual(await next, { count: 1, resetAt: 60_000 });
+  });
+});
