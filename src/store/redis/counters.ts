@@ -24,8 +24,8 @@ interface Hit {
  * ones before it one less each. So a hot key (one busy address, a NAT, an attack from one host)
  * costs one command per round trip instead of one per request, and the counts stay exact: Redis
  * sees every hit, and this process's hits are never counted out of order. The wait is one round
- * trip at most. Measured: with 64 connections refreshing from one address, the POST /auth/refresh
- * rate on PostgreSQL + Redis (docs/benchmarks.md).
+ * trip at most. With 64 connections refreshing from one address, POST /auth/refresh on PostgreSQL
+ * + Redis went 1.05x (interleaved A/B, docs/benchmarks.md).
  */
 export class RedisCounterStore implements CounterStore {
   readonly #client: Redis | Cluster;
