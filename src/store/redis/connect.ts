@@ -33,9 +33,9 @@ const failFast = {
 
 /**
  * Commands issued by concurrent requests go out in one write per event-loop turn (per node)
- * instead of one write each. A refresh makes three or four Redis calls, and writing each to the
- * socket was 42 % of the event loop's time in a profile of refreshes on a 2-core VM
- * (docs/benchmarks.md).
+ * instead of one write each. A refresh then made three or four Redis calls (now two: the rate-limit
+ * increment and the rotation), and writing each to the socket was 42 % of the event loop's time
+ * in a profile of refreshes on a 2-core VM (docs/benchmarks.md).
  */
 const batched = { enableAutoPipelining: true } satisfies RedisOptions & ClusterOptions;
 

@@ -30,7 +30,10 @@ interface Hit {
 export class RedisCounterStore implements CounterStore {
   readonly #client: Redis | Cluster;
   readonly #prefix: string;
-  /** Per key with an increment in flight: the hits that arrived since it was sent. */
+  /**
+   * Per key with an increment in flight: the hits that arrived since it was sent. They go with the
+   * window of the hit that opened the turn; every key has one window (RateLimits uses one for all).
+   */
   readonly #waiting = new Map<string, Hit[]>();
 
   constructor(client: Redis | Cluster, options?: { prefix?: string }) {
