@@ -2,6 +2,7 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
 import { SecureResponse } from '../../src/http/plugins/security-headers.js';
 import { buildTestApp, listen } from '../helper.js';
 
@@ -83,5 +84,29 @@ describe('security headers', () => {
     assert.equal(res.headers.get('x-frame-options'), 'SAMEORIGIN', 'what the caller set wins');
     assert.equal(res.headers.get('content-security-policy'), API['content-security-policy']);
     assert.equal(res.headers.get('cache-control'), 'no-store');
+  });
+
+  test("a Fastify route's own header replaces that default alone, set either way, and is never sent twice", async (t) => {
+    const app = Fastify({ http: { ServerResponse: SecureResponse } });
+    t.after(() => app.close());
+    app.get('/framed', async (_request, reply) => reply.header('x-frame-options', 'SAMEORIGIN').send({ ok: true }));
+    app.get('/raw', async (_request, reply) => {
+      reply.raw.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+      return { ok: true };
+    });
+    app.get('/plain', async () => ({ ok: true }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+    // fetch joins repeated headers with ", ", so a default sent next to the route's own would show.
+    const expected = {
+      framed: { ...API, 'x-frame-options': 'SAMEORIGIN' },
+      raw: { ...API, 'cross-origin-resource-policy': 'cross-origin' },
+    };
+    for (const [path, headers] of Object.entries(expected)) {
+      const res = await fetch(`${base}/${path}`);
+      for (const [name, value] of Object.entries(headers)) assert.equal(res.headers.get(name), value, `${path}: ${name}`);
+    }
+    assertApiHeaders(await fetch(`${base}/plain`), 'plain route');
   });
 });
