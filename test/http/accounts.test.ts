@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PASSWORD, authed, buildTestApp, errorCode, login, me, register, signUp } from '../helper.js';
+import { PASSWORD, authed, buildTestApp, errorCode, login, me, refresh, register, signUp } from '../helper.js';
 
 describe('accounts', () => {
   test('register answers 201 with the user and nothing else', async (t) => {
@@ -80,6 +80,23 @@ describe('accounts', () => {
     assert.equal(body.user.username, 'alice');
     assert.equal(body.session.id, pair.session_id);
     assert.ok(Date.parse(body.session.expires_at) > Date.parse(body.session.created_at));
+  });
+
+  test('GET /auth/me shows the renewed expiry right after a refresh, for the old access token too', async (t) => {
+    const { app, clock } = await buildTestApp(t);
+    const pair = await signUp(app, 'alice');
+    const before = (await me(app, pair.access_token)).json();
+    clock.advance(1);
+    const rotated = await refresh(app, pair.refresh_token);
+    assert.equal(rotated.statusCode, 200);
+    const expected = new Date(Date.parse(before.session.expires_at) + 1000).toISOString();
+    // The same session: both tokens must see the record the rotation wrote, not a body made before it.
+    for (const token of [pair.access_token, rotated.json().access_token]) {
+      const body = (await me(app, token)).json();
+      assert.equal(body.session.expires_at, expected);
+      assert.deepEqual(body.user, before.user);
+      assert.equal(body.session.created_at, before.session.created_at);
+    }
   });
 
   test('changing the password ends every other session and keeps the current one', async (t) => {
