@@ -12,7 +12,7 @@ import type { RateLimits } from '../../core/rate-limits.js';
 import { authenticator, bearerToken, principalOf } from '../plugins/authenticate.js';
 import { NoContent, errors } from '../schemas/common.js';
 import { AccountDeletion, Credentials, LogoutBody, Me, PasswordChange, RefreshBody, Registered, TokenPair } from '../schemas/auth.js';
-import { iso, tokenPairBody, userBody } from '../present.js';
+import { JSON_TYPE, iso, tokenPairJson, userBody } from '../present.js';
 
 export interface AuthRoutesOptions {
   readonly services: Services;
@@ -20,9 +20,6 @@ export interface AuthRoutesOptions {
 }
 
 const MAX_USER_AGENT = 512;
-
-/** What Fastify sends a serialized body as; a string with this type goes out as it is. */
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * GET /auth/me's body, serialized once per session record and profile. Both are immutable
@@ -53,7 +50,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
 
     forms.post('/auth/login', {
       schema: { tags: ['accounts'], summary: 'Log in: start a session and get a token pair', body: Credentials, response: { 200: TokenPair, ...errors(400, 401, 413, 415, 429) } },
-    }, async (request) => {
+    }, async (request, reply) => {
       const { username, password } = request.body;
       await limits.hitIp('login', request.ip);
       await limits.checkAccount(username);
@@ -64,15 +61,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         if (error instanceof AppError && error.code === 'invalid_credentials') await limits.recordAccountFailure(username);
         throw error;
       }
-      return tokenPairBody(await sessions.start(user.id, clientInfo(request)));
+      return reply.type(JSON_TYPE).send(tokenPairJson(await sessions.start(user.id, clientInfo(request))) as never);
     });
   });
 
   app.post('/auth/refresh', {
     schema: { tags: ['sessions'], summary: 'Rotate the refresh token and get a new pair', body: RefreshBody, response: { 200: TokenPair, ...errors(400, 401, 413, 415, 429) } },
-  }, async (request) => {
+  }, async (request, reply) => {
     await limits.hitIp('refresh', request.ip);
-    return tokenPairBody(await sessions.refresh(request.body.refresh_token));
+    return reply.type(JSON_TYPE).send(tokenPairJson(await sessions.refresh(request.body.refresh_token)) as never);
   });
 
   app.post('/auth/logout', {
