@@ -107,7 +107,16 @@ async function main(): Promise<void> {
   const add = (target: Target, kind: ScenarioKind): void => {
     all.push({ target, kind, series: { target: target.name, scenario: SCENARIO_LABEL[kind], samples: [], warmupStatuses: {}, failures: [] } });
   };
-  for (const t of targets) add(t, 'auth');
+  // The two sides of a goal ratio run back to back where they can: this machine's speed drifts
+  // over tens of seconds, so two measurements a minute apart disagree by more than the ratio we
+  // want to see. go-seed sits between the two single-process tollgates and bare Fastify after
+  // SQLite (PostgreSQL + Redis ÷ bare is then three apart); each refresh is next to go-seed's. The
+  // order is rotated each round, which keeps neighbours neighbours.
+  const AUTH_ORDER = ['tollgate postgres+redis', 'go-seed', 'tollgate sqlite', 'bare Fastify', 'tollgate sqlite ×2', 'bare Fastify ×2', 'tollgate postgres+redis ×2', 'express-jsonwebtoken'];
+  const REFRESH_ORDER = ['tollgate sqlite', 'go-seed', 'tollgate postgres+redis', 'tollgate postgres+redis ×2'];
+  const position = (order: readonly string[], t: Target): number => (order.includes(t.name) ? order.indexOf(t.name) : order.length);
+  const inOrder = (order: readonly string[]) => (a: Target, b: Target): number => position(order, a) - position(order, b);
+  for (const t of [...targets].sort(inOrder(AUTH_ORDER))) add(t, 'auth');
   const tollgates = targets.filter((t) => t.kind === 'tollgate' && t.workers === 1);
   const cold = skip.has('cold') ? [] : flags.cold || process.env.BENCH_COLD === '1' ? tollgates : quick ? [] : tollgates.slice(0, 1);
   if (cold.length && tool !== 'wrk') skipped.push('cache-cold scenario: needs wrk');
@@ -115,7 +124,7 @@ async function main(): Promise<void> {
   // Refresh: tollgate against go-seed (the goal's yardstick); express's refresh is not measured.
   // Also PostgreSQL + Redis with two workers: go-seed's Go runtime uses every core by itself.
   const refreshes = (t: Target): boolean => t.kind === 'go-seed' || (t.kind === 'tollgate' && (t.workers === 1 || t.name === 'tollgate postgres+redis ×2'));
-  if (!skip.has('refresh')) for (const t of targets.filter(refreshes)) add(t, 'refresh');
+  if (!skip.has('refresh')) for (const t of targets.filter(refreshes).sort(inOrder(REFRESH_ORDER))) add(t, 'refresh');
 
   for (let round = 0; round < rounds; round++) {
     const order = all.map((_, i) => all[(i + round) % all.length]!); // rotate the order each round
