@@ -37,8 +37,11 @@ export class Accounts {
     this.#clock = deps.clock;
   }
 
-  /** Throws `username_taken` (the one place that reveals a name exists) or `invalid_request`. */
-  async register(rawUsername: string, password: string): Promise<UserRecord> {
+  /**
+   * Throws `username_taken` (the one place that reveals a name exists) or `invalid_request`.
+   * `signal` here and below: once it aborts, no password hash is started (see PasswordHasher).
+   */
+  async register(rawUsername: string, password: string, signal?: AbortSignal): Promise<UserRecord> {
     const username = parseUsername(rawUsername);
     checkNewPassword(password);
     // Refuse a taken name before spending a hash on it; createUser still decides under races.
@@ -47,7 +50,7 @@ export class Accounts {
       id: randomUUID(),
       username: username.display,
       usernameKey: username.key,
-      passwordHash: await this.#hasher.hash(password),
+      passwordHash: await this.#hasher.hash(password, signal),
       createdAt: this.#clock.now(),
     };
     if (!(await this.#store.createUser(user))) throw new AppError('username_taken');
@@ -58,17 +61,17 @@ export class Accounts {
    * Checks a username and password. Unknown user and wrong password give the same error after the
    * same work (one argon2 verification), so neither the body nor the timing tells them apart.
    */
-  async authenticate(rawUsername: string, password: string): Promise<UserRecord> {
+  async authenticate(rawUsername: string, password: string, signal?: AbortSignal): Promise<UserRecord> {
     const key = usernameKeyOrNull(rawUsername);
     const user = key === null || Buffer.byteLength(password) > MAX_PASSWORD_BYTES ? null : await this.#store.findUserByName(key);
     if (!user) {
-      await this.#hasher.verifyNobody(password.slice(0, MAX_PASSWORD_BYTES));
+      await this.#hasher.verifyNobody(password.slice(0, MAX_PASSWORD_BYTES), signal);
       throw new AppError('invalid_credentials');
     }
-    if (!(await this.#hasher.verify(user.passwordHash, password))) throw new AppError('invalid_credentials');
+    if (!(await this.#hasher.verify(user.passwordHash, password, signal))) throw new AppError('invalid_credentials');
     if (this.#hasher.needsRehash(user.passwordHash)) {
       // Parameters changed since this hash was made: upgrade it now that we know the password.
-      await this.#store.setPasswordHash(user.id, await this.#hasher.hash(password));
+      await this.#store.setPasswordHash(user.id, await this.#hasher.hash(password, signal));
     }
     return user;
   }
@@ -88,26 +91,26 @@ export class Accounts {
   }
 
   /** Changes the password and ends every other session of the user (a thief's included). */
-  async changePassword(userId: string, currentSessionId: string, current: string, next: string): Promise<void> {
-    const user = await this.#verifyOwner(userId, current);
+  async changePassword(userId: string, currentSessionId: string, current: string, next: string, signal?: AbortSignal): Promise<void> {
+    const user = await this.#verifyOwner(userId, current, signal);
     checkNewPassword(next);
-    await this.#store.setPasswordHash(user.id, await this.#hasher.hash(next));
+    await this.#store.setPasswordHash(user.id, await this.#hasher.hash(next, signal));
     await this.#sessions.deleteUserSessions(user.id, { except: currentSessionId });
   }
 
   /** Deletes the account, its todos and all its sessions. Sessions go first: fail closed. */
-  async deleteAccount(userId: string, password: string): Promise<void> {
-    const user = await this.#verifyOwner(userId, password);
+  async deleteAccount(userId: string, password: string, signal?: AbortSignal): Promise<void> {
+    const user = await this.#verifyOwner(userId, password, signal);
     await this.#sessions.deleteUserSessions(user.id);
     await this.#store.deleteUser(user.id);
     this.#profiles.delete(user.id);
   }
 
-  async #verifyOwner(userId: string, password: string): Promise<UserRecord> {
+  async #verifyOwner(userId: string, password: string, signal: AbortSignal | undefined): Promise<UserRecord> {
     const user = await this.#store.findUserById(userId);
     // A deleted user's still-valid access token: same answer as any other ended session.
     if (!user) throw new AppError('token_revoked');
-    if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES || !(await this.#hasher.verify(user.passwordHash, password))) {
+    if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES || !(await this.#hasher.verify(user.passwordHash, password, signal))) {
       throw new AppError('invalid_credentials');
     }
     return user;

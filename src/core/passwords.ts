@@ -36,15 +36,17 @@ export class PasswordHasher {
     this.#limit = new ConcurrencyLimit(options.concurrency, options.maxQueued);
   }
 
-  hash(password: string): Promise<string> {
-    return this.#limit.run(() => argon2.hash(normalize(password), { type: argon2.argon2id, ...this.#params }));
+  /** `signal`: when it aborts before the hash starts, no hash is made and this rejects with its reason. */
+  hash(password: string, signal?: AbortSignal): Promise<string> {
+    return this.#limit.run(() => argon2.hash(normalize(password), { type: argon2.argon2id, ...this.#params }), signal);
   }
 
-  async verify(hash: string, password: string): Promise<boolean> {
+  /** `signal`: as for hash(). */
+  async verify(hash: string, password: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      return await this.#limit.run(() => argon2.verify(hash, normalize(password)));
+      return await this.#limit.run(() => argon2.verify(hash, normalize(password)), signal);
     } catch (error) {
-      if (error instanceof AppError) throw error;
+      if (error instanceof AppError || (signal?.aborted && error === signal.reason)) throw error;
       return false; // a corrupt stored hash is a failed login, never a 500 that reveals the user exists
     }
   }
@@ -58,9 +60,10 @@ export class PasswordHasher {
    * Spends the same time as verifying a real hash, for logins of unknown users, so response
    * time does not tell which usernames exist. Always false.
    */
-  async verifyNobody(password: string): Promise<false> {
+  async verifyNobody(password: string, signal?: AbortSignal): Promise<false> {
+    // Not under `signal`: the dummy hash is made once and shared by every later call.
     this.#dummyHash ??= this.hash('tollgate-timing-equaliser');
-    await this.verify(await this.#dummyHash, password);
+    await this.verify(await this.#dummyHash, password, signal);
     return false;
   }
 }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { ConcurrencyLimit } from '../../src/core/concurrency-limit.js';
 import { AppError } from '../../src/errors.js';
 
@@ -45,4 +46,46 @@ test('a failing task frees its slot', async () => {
   const limit = new ConcurrencyLimit(1, 5);
   await assert.rejects(limit.run(async () => { throw new Error('boom'); }));
   assert.equal(await limit.run(async () => 'next'), 'next');
+});
+
+test('a caller whose signal aborts while it waits leaves the queue: its task never runs and the slot goes to the next caller', async () => {
+  const limit = new ConcurrencyLimit(1, 10);
+  const gate = deferred();
+  const ran: string[] = [];
+  const first = limit.run(async () => { ran.push('first'); await gate.promise; });
+  const leaving = new AbortController();
+  const left = limit.run(async () => { ran.push('left'); }, leaving.signal);
+  const last = limit.run(async () => { ran.push('last'); });
+  const reason = new Error('client gone');
+  leaving.abort(reason);
+  await assert.rejects(left, (error: unknown) => error === reason);
+  gate.resolve();
+  await Promise.all([first, last]);
+  assert.deepEqual(ran, ['first', 'last']);
+  // The slot was given back.
+  assert.equal(await limit.run(async () => 'again'), 'again');
+});
+
+test('an aborted signal starts no task, even when a slot is free, and takes no slot', async () => {
+  const limit = new ConcurrencyLimit(1, 10);
+  const aborted = AbortSignal.abort(new Error('gone'));
+  let ran = false;
+  await assert.rejects(limit.run(async () => { ran = true; }, aborted), /gone/);
+  assert.equal(ran, false);
+  assert.equal(await limit.run(async () => 'free'), 'free');
+});
+
+test('a signal that never aborts changes nothing, and its listener goes when the caller gets its turn', async () => {
+  const limit = new ConcurrencyLimit(1, 10);
+  const gate = deferred();
+  const first = limit.run(() => gate.promise);
+  const controller = new AbortController();
+  const second = limit.run(async () => 'second', controller.signal);
+  gate.resolve();
+  await first;
+  assert.equal(await second, 'second');
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  // Aborting after the turn was given must not reject or disturb anything.
+  controller.abort();
+  assert.equal(await limit.run(async () => 'third'), 'third');
 });

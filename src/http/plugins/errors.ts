@@ -6,6 +6,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERRORS, StoreUnavailableError, type ErrorCode } from '../../errors.js';
 import type { RequestLogging } from '../request-logging.js';
+import { ClientGoneError } from '../client-gone.js';
+
+/**
+ * The status of a reply to a client that has already closed its connection (nginx's "client
+ * closed request"). Nothing is written, since the connection is gone, which is also why it is
+ * not in the contract's table; it only keeps the reply from claiming a 200.
+ */
+const CLIENT_CLOSED_REQUEST = 499;
 
 const TOKEN_ERRORS: ReadonlySet<ErrorCode> = new Set(['missing_token', 'invalid_token', 'token_expired', 'token_revoked']);
 
@@ -20,6 +28,10 @@ export function registerErrorHandling(app: FastifyInstance, log: RequestLogging[
       reply.headers(error.headers);
       if (TOKEN_ERRORS.has(error.code)) reply.header('www-authenticate', bearerChallenge(error));
       return send(reply, error.code, error.message);
+    }
+    if (error instanceof ClientGoneError) {
+      log(request, 'info', {}, 'client closed the connection; its password hash was not started');
+      return reply.code(CLIENT_CLOSED_REQUEST).send();
     }
     if (error instanceof StoreUnavailableError) {
       log(request, 'warn', { store: error.store, cause: causeText(error.cause) }, 'store unavailable');

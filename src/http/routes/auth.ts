@@ -13,6 +13,7 @@ import { authenticator, bearerToken, principalOf } from '../plugins/authenticate
 import { NoContent, errors } from '../schemas/common.js';
 import { AccountDeletion, Credentials, LogoutBody, Me, PasswordChange, RefreshBody, Registered, TokenPair } from '../schemas/auth.js';
 import { JSON_TYPE, iso, tokenPairJson, userBody } from '../present.js';
+import { clientGone } from '../client-gone.js';
 
 export interface AuthRoutesOptions {
   readonly services: Services;
@@ -44,7 +45,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       schema: { tags: ['accounts'], summary: 'Create an account', body: Credentials, response: { 201: Registered, ...errors(400, 409, 413, 415, 429) } },
     }, async (request, reply) => {
       await limits.hitIp('register', request.ip);
-      const user = await accounts.register(request.body.username, request.body.password);
+      const user = await accounts.register(request.body.username, request.body.password, clientGone(reply));
       return reply.code(201).send({ user: userBody(user) });
     });
 
@@ -56,7 +57,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       await limits.checkAccount(username);
       let user;
       try {
-        user = await accounts.authenticate(username, password);
+        user = await accounts.authenticate(username, password, clientGone(reply));
       } catch (error) {
         if (error instanceof AppError && error.code === 'invalid_credentials') await limits.recordAccountFailure(username);
         throw error;
@@ -135,7 +136,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     await limits.hitIp('password', request.ip);
     await limits.checkAccount(sub);
     try {
-      await accounts.changePassword(sub, sid, request.body.current_password, request.body.new_password);
+      await accounts.changePassword(sub, sid, request.body.current_password, request.body.new_password, clientGone(reply));
     } catch (error) {
       if (error instanceof AppError && error.code === 'invalid_credentials') await limits.recordAccountFailure(sub);
       throw error;
@@ -151,7 +152,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
   }, async (request, reply) => {
     await limits.hitIp('account', request.ip);
-    await accounts.deleteAccount(principalOf(request).sub, request.body.password);
+    await accounts.deleteAccount(principalOf(request).sub, request.body.password, clientGone(reply));
     return reply.code(204).send(null);
   });
 };
