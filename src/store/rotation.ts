@@ -27,8 +27,8 @@ export function decideRotation(session: SessionRecord | null, req: RotateRequest
   const depth = session.generation - req.generation;
   if (depth < 0) return { outcome: 'invalid' };
   if (depth >= req.hashes.length) return { outcome: 'deeper', depth };
-  // Hashes of 256-bit random secrets: comparing them leaks nothing useful, but constant time is
-  // free here and keeps one rule everywhere: secrets and their hashes compare in constant time.
+  // Hashes of 256-bit random secrets: comparing them leaks nothing useful (see "Comparing hashes"
+  // in redis/scripts.ts, whose Lua uses plain equality), but in JavaScript constant time is free.
   if (!equalSecrets(req.hashes[depth]!, session.refreshHash)) return { outcome: 'invalid' };
 
   if (depth === 0) {

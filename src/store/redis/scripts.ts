@@ -73,6 +73,15 @@ return 0
  * Refresh rotation with reuse detection: decideRotation (src/store/rotation.ts) rule for rule,
  * and its effects, in one atomic call.
  *
+ * Comparing hashes: the presented hash is compared with the stored one by plain string equality,
+ * where rotation.ts uses a constant-time comparison. Both are SHA-256 hashes of 256-bit random
+ * secrets (core/refresh-tokens.ts), and a stored hash is worth nothing without its preimage: it
+ * is exactly what a dump of the store holds, which cannot be replayed. So a timing difference
+ * could at most reveal what a dump reveals, and the SQL engines' compare-and-set compares the
+ * same hash with `=` too. (In Lua 5.1 `==` on strings compares interned pointers anyway.) The
+ * byte-by-byte loop it replaces was ~5 µs of the script's ~23 µs of Redis CPU per rotation
+ * (INFO commandstats, 6,000 rotations).
+ *
  * KEYS[1] session. ARGV[1] now, ARGV[2] presented generation, ARGV[3] grace ms,
  * ARGV[4] idle TTL ms, ARGV[5..] hashes[0..] of the presented secret and its successors.
  *
@@ -89,14 +98,8 @@ if depth < 0 then return {'invalid'} end
 local n = #ARGV - 4
 if depth >= n then return {'deeper', depth} end
 
--- Constant-time comparison, as equalSecrets (src/core/constant-time.ts) in rotation.ts.
-local presented, stored = ARGV[5 + depth], s[3]
-if #presented ~= #stored then return {'invalid'} end
-local diff = 0
-for i = 1, #stored do
-  diff = bit.bor(diff, bit.bxor(string.byte(presented, i), string.byte(stored, i)))
-end
-if diff ~= 0 then return {'invalid'} end
+-- Plain equality of two SHA-256 hashes; see "Comparing hashes" above for why not a byte loop.
+if ARGV[5 + depth] ~= s[3] then return {'invalid'} end
 
 -- Both outcomes below renew the idle expiry: now + idle TTL, never past the absolute expiry.
 local function renew(outcome)
