@@ -76,6 +76,14 @@ export function sessionStoreContract(name: string, open: () => Promise<OpenedSes
         assert.equal(await isLive(store, record.id, t0), true);
       });
 
+      test('a user agent with quotes, backslashes, slashes, control and non-ASCII characters reads back and rotates unchanged', async () => {
+        const { record, secret } = await make({ userAgent: 'Mozilla/5.0 "x" \\y\\ </z> \u0001\u001f\t\n é 日本 😀 \u2028', ip: '2001:db8::1' });
+        assert.deepEqual(await store.getSession(record.id, t0), record);
+        const rotated = sessionOf(await present(record, secret, 0, t0 + SEC), 'rotated');
+        assert.equal(rotated.userAgent, record.userAgent);
+        assert.equal(rotated.ip, record.ip);
+      });
+
       test('an unknown session is absent and inactive', async () => {
         assert.equal(await store.getSession(newSessionId(), t0), null);
         assert.equal(await isLive(store, newSessionId(), t0), false);
