@@ -213,5 +213,29 @@ for (const target of [
         await close();
       }
     });
+
+    test('a node without the script (SCRIPT FLUSH, a restart) rotates through EVAL once, with the same answer', async () => {
+      const { store, redis, close } = await open();
+      try {
+        const t0 = Date.now();
+        const s = record(randomUUID(), t0);
+        await store.createSession(s);
+        const next = hashSecret(randomBytes(32));
+        const nodes = 'nodes' in redis && typeof redis.nodes === 'function' ? (redis as Cluster).nodes('master') : [redis as Redis];
+        await Promise.all(nodes.map((node) => node.script('FLUSH')));
+        let outcome: Awaited<ReturnType<RedisSessionStore['rotateSession']>> | undefined;
+        const sent = await commandsSent(redis, async () => {
+          outcome = await store.rotateSession({ sessionId: s.id, generation: 0, hashes: [s.refreshHash, next], now: t0 + 1, graceMs: 10_000, idleTtlMs: HOUR });
+        });
+        assert.deepEqual(sent, ['evalsha', 'eval']);
+        assert.equal(outcome?.outcome, 'rotated');
+        const rotated = (outcome as { session: SessionRecord }).session;
+        const { secret: _secret, ...stored } = s;
+        assert.deepEqual(rotated, { ...stored, generation: 1, refreshHash: next, rotatedAt: [t0 + 1], lastUsedAt: t0 + 1, expiresAt: t0 + 1 + HOUR });
+        assert.deepEqual(await store.getSession(s.id, t0 + 1), rotated);
+      } finally {
+        await close();
+      }
+    });
   });
 }
