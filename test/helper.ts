@@ -4,11 +4,13 @@
  * real socket with `listen` where the test is about what Node's HTTP server writes (headers).
  */
 import type { TestContext } from 'node:test';
+import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { parseConfig } from '../src/config.js';
 import type { Clock } from '../src/core/clock.js';
 import { PasswordHasher, type Argon2Params } from '../src/core/passwords.js';
+import { loggerOptions } from '../src/server.js';
 import { createServices, type Services } from '../src/services.js';
 import { openStores, type OpenedStores } from '../src/store/open.js';
 
@@ -55,6 +57,24 @@ export async function buildTestApp(t: TestContext, env: Record<string, string> =
     await stores.close();
   });
   return { app, services, stores, clock };
+}
+
+/**
+ * The app over an in-memory SQLite database logging at `level` with the server's own pino options
+ * (src/server.ts), each line written parsed into `lines`. Rate limits are the defaults.
+ */
+export async function buildLoggingTestApp(t: TestContext, level: string): Promise<{ app: FastifyInstance; stores: OpenedStores; services: Services; lines: Record<string, unknown>[] }> {
+  const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: level });
+  const stores = await openStores(config);
+  const services = await createServices(config, stores, { clock: new TestClock(), hasher: new PasswordHasher(TEST_ARGON2) });
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({ write(chunk, _encoding, done) { lines.push(...String(chunk).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)); done(); } });
+  const app = await buildApp(services, { logger: { ...loggerOptions(config), stream } });
+  t.after(async () => {
+    await app.close();
+    await stores.close();
+  });
+  return { app, stores, services, lines };
 }
 
 /**

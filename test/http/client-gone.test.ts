@@ -6,15 +6,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { Writable } from 'node:stream';
 import argon2 from 'argon2';
-import { buildApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
-import { PasswordHasher } from '../../src/core/passwords.js';
-import { loggerOptions } from '../../src/server.js';
-import { createServices } from '../../src/services.js';
-import { openStores } from '../../src/store/open.js';
-import { PASSWORD, TEST_ARGON2, TestClock, listen, register } from '../helper.js';
+import { PASSWORD, buildLoggingTestApp, listen, register } from '../helper.js';
 
 /** Replaces argon2.verify (the module object the hasher calls through) for this test. */
 function spyOnVerify(t: TestContext, first: Promise<void>): string[] {
@@ -38,13 +31,7 @@ async function until(what: string, condition: () => boolean | Promise<boolean>):
 }
 
 test('a login whose client leaves while it waits for the hashing slot is never hashed, and the logins around it are answered', async (t) => {
-  const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'info' });
-  const stores = await openStores(config);
-  const services = await createServices(config, stores, { clock: new TestClock(), hasher: new PasswordHasher(TEST_ARGON2) });
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({ write(chunk, _encoding, done) { lines.push(...String(chunk).trim().split('\n').map((l) => JSON.parse(l))); done(); } });
-  const app = await buildApp(services, { logger: { ...loggerOptions(config), stream } });
-  t.after(async () => { await app.close(); await stores.close(); });
+  const { app, services, lines } = await buildLoggingTestApp(t, 'info');
   assert.equal((await register(app, 'alice')).statusCode, 201);
   const base = await listen(app);
   const { port } = new URL(base);

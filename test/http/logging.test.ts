@@ -7,7 +7,7 @@ import { PasswordHasher } from '../../src/core/passwords.js';
 import { loggerOptions } from '../../src/server.js';
 import { createServices } from '../../src/services.js';
 import { openStores } from '../../src/store/open.js';
-import { PASSWORD, TEST_ARGON2, TestClock, authed } from '../helper.js';
+import { PASSWORD, TEST_ARGON2, TestClock, authed, buildLoggingTestApp } from '../helper.js';
 
 test('request logs at trace level never contain passwords, tokens or password hashes', async (t) => {
   const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'trace' });
@@ -33,19 +33,9 @@ test('request logs at trace level never contain passwords, tokens or password ha
   assert.equal(logged.includes(pair.refresh_token.split('.')[3]!), false, 'log contains a refresh secret');
 });
 
-async function appLoggingAt(t: import('node:test').TestContext, level: string) {
-  const config = parseConfig({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: level });
-  const stores = await openStores(config);
-  const services = await createServices(config, stores, { clock: new TestClock(), hasher: new PasswordHasher(TEST_ARGON2) });
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({ write(chunk, _encoding, done) { lines.push(...String(chunk).trim().split('\n').map((l) => JSON.parse(l))); done(); } });
-  const app = await buildApp(services, { logger: { ...loggerOptions(config), stream } });
-  t.after(async () => { await app.close(); await stores.close(); });
-  return { app, stores, lines };
-}
 
 test('below info no request lines are written, and a line a request does write still carries its request id', async (t) => {
-  const { app, stores, lines } = await appLoggingAt(t, 'warn');
+  const { app, stores, lines } = await buildLoggingTestApp(t, 'warn');
   assert.equal((await app.inject({ method: 'GET', url: '/auth/me', headers: authed('garbage.token.here') })).statusCode, 401);
   assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   assert.equal(lines.length, 0, 'nothing is written for ordinary requests at warn');
@@ -60,7 +50,7 @@ test('below info no request lines are written, and a line a request does write s
 });
 
 test('at info every request is logged as it comes and as it completes, under one request id', async (t) => {
-  const { app, lines } = await appLoggingAt(t, 'info');
+  const { app, lines } = await buildLoggingTestApp(t, 'info');
   assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   const incoming = lines.find((l) => l.msg === 'incoming request');
   const completed = lines.find((l) => l.msg === 'request completed');
@@ -69,8 +59,8 @@ test('at info every request is logged as it comes and as it completes, under one
 });
 
 test('request ids differ between requests and between server processes', async (t) => {
-  const first = await appLoggingAt(t, 'info');
-  const second = await appLoggingAt(t, 'info');
+  const first = await buildLoggingTestApp(t, 'info');
+  const second = await buildLoggingTestApp(t, 'info');
   for (const { app } of [first, second]) {
     for (let i = 0; i < 3; i++) assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   }
@@ -80,7 +70,7 @@ test('request ids differ between requests and between server processes', async (
 });
 
 test('at LOG_LEVEL=error the warn line of a store outage is not written', async (t) => {
-  const { app, stores, lines } = await appLoggingAt(t, 'error');
+  const { app, stores, lines } = await buildLoggingTestApp(t, 'error');
   await stores.close();
   assert.equal((await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'alice', password: PASSWORD } })).statusCode, 503);
   assert.equal(lines.length, 0, 'a warn line was written at LOG_LEVEL=error');

@@ -17,11 +17,15 @@ const HOUR = 3_600_000;
 const RUN = `tgtest:${process.pid}:${randomBytes(4).toString('hex')}`;
 let prefixes = 0;
 
+/** The node itself, or every master of a Cluster. */
+function masters(client: Client): Redis[] {
+  return 'nodes' in client && typeof client.nodes === 'function' ? (client as Cluster).nodes('master') : [client as Redis];
+}
+
 /** Every key under `prefix`, on every master of a Cluster. */
 async function keysUnder(client: Client, prefix: string): Promise<string[]> {
-  const nodes = 'nodes' in client && typeof client.nodes === 'function' ? (client as Cluster).nodes('master') : [client as Redis];
   const keys: string[] = [];
-  for (const node of nodes) {
+  for (const node of masters(client)) {
     let cursor = '0';
     do {
       const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
@@ -221,8 +225,7 @@ for (const target of [
         const s = record(randomUUID(), t0);
         await store.createSession(s);
         const next = hashSecret(randomBytes(32));
-        const nodes = 'nodes' in redis && typeof redis.nodes === 'function' ? (redis as Cluster).nodes('master') : [redis as Redis];
-        await Promise.all(nodes.map((node) => node.script('FLUSH')));
+        await Promise.all(masters(redis).map((node) => node.script('FLUSH')));
         let outcome: Awaited<ReturnType<RedisSessionStore['rotateSession']>> | undefined;
         const sent = await commandsSent(redis, async () => {
           outcome = await store.rotateSession({ sessionId: s.id, generation: 0, hashes: [s.refreshHash, next], now: t0 + 1, graceMs: 10_000, idleTtlMs: HOUR });
