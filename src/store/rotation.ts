@@ -12,7 +12,10 @@
 import { equalSecrets } from '../core/constant-time.js';
 import type { RotateRequest, SessionRecord } from './types.js';
 
-/** How many past rotation times a session keeps (for grace checks of older racing tokens). */
+/**
+ * How many past rotation times a session keeps (for grace checks of older racing tokens). The SQL
+ * engine has one column per entry (rotated_at_1…4): changing this needs a migration.
+ */
 export const ROTATION_HISTORY = 4;
 
 export type RotationDecision =

@@ -49,7 +49,7 @@ accountStoreContract('PostgreSQL', async () => {
   };
 }, skip ? { skip } : undefined);
 
-const MIGRATIONS = ['0001_initial', '0002_drop_session_expiry_index'];
+const MIGRATIONS = ['0001_initial', '0002_drop_session_expiry_index', '0003_rotation_history_columns'];
 
 describe('PostgreSQL migrations', { skip: skip ?? false }, () => {
   test('four instances migrating one fresh database at once all succeed and leave one schema', async () => {

@@ -3,7 +3,7 @@
  * lock (an advisory lock on PostgreSQL), so several instances starting at once migrate safely.
  * Never edit a migration that has shipped; add the next one.
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -67,6 +67,32 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropIndex('sessions_by_expiry').ifExists().execute();
     },
   },
+  /**
+   * The rotation history moves from one JSON text column to four number columns, newest first,
+   * so a rotation can shift it in plain SQL (`rotated_at_2 = rotated_at_1`, …): the usual refresh
+   * is then one `UPDATE … RETURNING` instead of a read and a compare-and-set write (sql/sessions.ts).
+   * Instances still on the JSON column cannot read sessions once it is dropped: stop them before
+   * starting this version.
+   */
+  '0003_rotation_history_columns': {
+    async up(db: Kysely<any>): Promise<void> {
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      const columns = ['rotated_at_1', 'rotated_at_2', 'rotated_at_3', 'rotated_at_4'];
+      // The JSON holds at most four numbers; a missing element reads as NULL in both dialects.
+      const element = postgres
+        ? (i: number) => sql`(rotated_at::json->>${sql.lit(i)})::bigint`
+        : (i: number) => sql`json_extract(rotated_at, ${sql.lit(`$[${i}]`)})`;
+      const steps = async (trx: Kysely<any>): Promise<void> => {
+        for (const column of columns) await trx.schema.alterTable('sessions').addColumn(column, 'bigint').execute();
+        await trx.updateTable('sessions').set(Object.fromEntries(columns.map((column, i) => [column, element(i)]))).execute();
+        await trx.schema.alterTable('sessions').dropColumn('rotated_at').execute();
+      };
+      // All or nothing, so a crash halfway cannot leave a schema this migration would then fail on.
+      // Kysely runs PostgreSQL migrations in a transaction already, but not SQLite ones.
+      if (postgres) await steps(db);
+      else await db.transaction().execute(steps);
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {
@@ -75,9 +101,13 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-/** Brings the schema up to date; returns the names of the migrations that ran now. */
-export async function migrate(db: Kysely<any>): Promise<string[]> {
-  const { error, results } = await new Migrator({ db, provider: new StaticProvider() }).migrateToLatest();
+/**
+ * Brings the schema up to date, or up to the migration named `to` (tests of a migration start
+ * from the schema before it); returns the names of the migrations that ran now.
+ */
+export async function migrate(db: Kysely<any>, options?: { to?: string }): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new StaticProvider() });
+  const { error, results } = await (options?.to === undefined ? migrator.migrateToLatest() : migrator.migrateTo(options.to));
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

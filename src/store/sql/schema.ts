@@ -35,8 +35,11 @@ export interface Database {
     user_id: string;
     generation: number;
     refresh_hash: string;
-    /** JSON array of numbers, newest first. */
-    rotated_at: string;
+    /** SessionRecord.rotatedAt, newest first, one column per entry of ROTATION_HISTORY; NULL past its end. */
+    rotated_at_1: number | null;
+    rotated_at_2: number | null;
+    rotated_at_3: number | null;
+    rotated_at_4: number | null;
     created_at: number;
     last_used_at: number;
     expires_at: number;

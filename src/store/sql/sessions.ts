@@ -7,6 +7,7 @@ import type SQLite from 'better-sqlite3';
 import type { CompiledQuery, Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { decideRotation } from '../rotation.js';
+import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import type { RotateOutcome, RotateRequest, SessionRecord, SessionStore } from '../types.js';
 
 /** Expired rows are swept at most this often, piggybacking on logins (no timers to manage). */
@@ -24,7 +25,8 @@ const MARKER = '\u0000tollgate:';
  * (callgrind, POST /auth/refresh).
  */
 const SESSION_COLUMNS = [
-  'id', 'user_id', 'generation', 'refresh_hash', 'rotated_at', 'created_at', 'last_used_at', 'expires_at', 'absolute_expires_at', 'user_agent', 'ip',
+  'id', 'user_id', 'generation', 'refresh_hash', 'rotated_at_1', 'rotated_at_2', 'rotated_at_3', 'rotated_at_4',
+  'created_at', 'last_used_at', 'expires_at', 'absolute_expires_at', 'user_agent', 'ip',
 ] as const;
 
 /** The values of `Columns`, in their order. */
@@ -42,6 +44,8 @@ export class SqlSessionStore implements SessionStore {
   readonly #sqlite: SQLite.Database | undefined;
   readonly #statements = new Map<string, SQLite.Statement>();
   readonly #templates = new Map<string, Template>();
+  /** On SQLite, rotations of one event-loop turn commit together (sqlite-group-commit.ts). */
+  readonly #groupCommit: SqliteGroupCommit | undefined;
   #lastSweep = 0;
 
   /**
@@ -53,6 +57,7 @@ export class SqlSessionStore implements SessionStore {
   constructor(db: Kysely<Database>, sqlite?: SQLite.Database) {
     this.#db = db;
     this.#sqlite = sqlite;
+    this.#groupCommit = sqlite && new SqliteGroupCommit(sqlite);
   }
 
   /** Runs a select of SESSION_COLUMNS. */
@@ -112,7 +117,10 @@ export class SqlSessionStore implements SessionStore {
       user_id: s.userId,
       generation: s.generation,
       refresh_hash: s.refreshHash,
-      rotated_at: JSON.stringify(s.rotatedAt),
+      rotated_at_1: s.rotatedAt[0] ?? null,
+      rotated_at_2: s.rotatedAt[1] ?? null,
+      rotated_at_3: s.rotatedAt[2] ?? null,
+      rotated_at_4: s.rotatedAt[3] ?? null,
       created_at: s.createdAt,
       last_used_at: s.lastUsedAt,
       expires_at: s.expiresAt,
@@ -133,41 +141,90 @@ export class SqlSessionStore implements SessionStore {
     return session ?? null;
   }
 
+  /**
+   * The usual refresh (the current token of a live session) is one statement: an update that
+   * matches only that case and returns the rotated row, with every rule of decideRotation's
+   * `rotated` branch in its SET and WHERE. Anything else (a rotated token within its grace, reuse,
+   * a deeper chain, an unknown or expired session) matches no row and goes the general way: read
+   * the row, decide in JavaScript, write with a compare-and-set. On SQLite the updates of one
+   * event-loop turn also commit together (sqlite-group-commit.ts).
+   */
   async rotateSession(req: RotateRequest): Promise<RotateOutcome> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      if (req.hashes.length > 1) {
+        const [rotated] = await this.#rotateCurrent(req);
+        if (rotated) return { outcome: 'rotated', session: rotated };
+      }
       const [session] = await this.#sessions(this.#bound('rotate/read', (value) => this.#db.selectFrom('sessions').select(SESSION_COLUMNS)
         .where('id', '=', value('id')), { id: req.sessionId }));
-      const current = session ?? null;
-      const decision = decideRotation(current, req);
-      if (decision.outcome === 'reused') {
-        await this.#change(this.#db.deleteFrom('sessions').where('id', '=', req.sessionId).compile());
-        return decision;
+      const decision = decideRotation(session ?? null, req);
+      switch (decision.outcome) {
+        case 'reused':
+          await this.#change(this.#db.deleteFrom('sessions').where('id', '=', req.sessionId).compile());
+          return decision;
+        case 'grace':
+          if (await this.#renew(decision.session)) return decision;
+          break; // the session moved on since the read: decide again
+        case 'rotated':
+          // The update above matches exactly this case, so the row changed in between. Try again
+          // rather than answer with a rotation that was never written.
+          break;
+        default:
+          return decision;
       }
-      if (decision.outcome !== 'rotated' && decision.outcome !== 'grace') return decision;
-      const next = decision.session;
-      const changed = await this.#change(this.#bound('rotate/write', (value) => this.#db.updateTable('sessions')
-        .set({
-          generation: value('generation'),
-          refresh_hash: value('refreshHash'),
-          rotated_at: value('rotatedAt'),
-          last_used_at: value('lastUsedAt'),
-          expires_at: value('expiresAt'),
-        })
-        .where('id', '=', value('id'))
-        .where('generation', '=', value('currentGeneration'))
-        .where('refresh_hash', '=', value('currentHash')), {
-        generation: next.generation,
-        refreshHash: next.refreshHash,
-        rotatedAt: JSON.stringify(next.rotatedAt),
-        lastUsedAt: next.lastUsedAt,
-        expiresAt: next.expiresAt,
-        id: next.id,
-        currentGeneration: current!.generation,
-        currentHash: current!.refreshHash,
-      }));
-      if (changed === 1) return decision;
     }
     return { outcome: 'invalid' };
+  }
+
+  /**
+   * Rotates the session if `req` presents its current token and it is live; returns the rotated
+   * row, or none. Both dialects evaluate every SET expression against the row as it was, so the
+   * history shifts by one with the new time in front.
+   */
+  async #rotateCurrent(req: RotateRequest): Promise<SessionRecord[]> {
+    const compiled = this.#bound('rotate/current', (value) => this.#db.updateTable('sessions')
+      .set((eb) => ({
+        generation: value('nextGeneration'),
+        refresh_hash: value('nextHash'),
+        rotated_at_1: value('now'),
+        rotated_at_2: eb.ref('rotated_at_1'),
+        rotated_at_3: eb.ref('rotated_at_2'),
+        rotated_at_4: eb.ref('rotated_at_3'),
+        last_used_at: value('now'),
+        // The renewed idle expiry, never past the absolute one.
+        expires_at: eb.case().when('absolute_expires_at', '>', value('idleExpiresAt')).then(value('idleExpiresAt')).else(eb.ref('absolute_expires_at')).end(),
+      }))
+      .where('id', '=', value('id'))
+      .where('generation', '=', value('generation'))
+      .where('refresh_hash', '=', value('hash'))
+      .where('expires_at', '>', value('now'))
+      .where('absolute_expires_at', '>', value('now'))
+      .returning(SESSION_COLUMNS), {
+      nextGeneration: req.generation + 1,
+      nextHash: req.hashes[1],
+      now: req.now,
+      idleExpiresAt: req.now + req.idleTtlMs,
+      id: req.sessionId,
+      generation: req.generation,
+      hash: req.hashes[0],
+    });
+    if (!this.#groupCommit) return this.#sessions(compiled);
+    return ((await this.#groupCommit.all(this.#statement(compiled, true), compiled.parameters)) as SessionValues[]).map(toSession);
+  }
+
+  /** A grace answer's write: the idle expiry renewed, if the session is still what was read. */
+  async #renew(next: SessionRecord): Promise<boolean> {
+    return (await this.#change(this.#bound('rotate/renew', (value) => this.#db.updateTable('sessions')
+      .set({ last_used_at: value('lastUsedAt'), expires_at: value('expiresAt') })
+      .where('id', '=', value('id'))
+      .where('generation', '=', value('generation'))
+      .where('refresh_hash', '=', value('hash')), {
+      lastUsedAt: next.lastUsedAt,
+      expiresAt: next.expiresAt,
+      id: next.id,
+      generation: next.generation,
+      hash: next.refreshHash,
+    }))) === 1;
   }
 
   async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
@@ -188,13 +245,15 @@ export class SqlSessionStore implements SessionStore {
 }
 
 function toSession(values: SessionValues): SessionRecord {
-  const [id, userId, generation, refreshHash, rotatedAt, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip] = values;
+  const [id, userId, generation, refreshHash, r1, r2, r3, r4, createdAt, lastUsedAt, expiresAt, absoluteExpiresAt, userAgent, ip] = values;
+  const rotatedAt: number[] = [];
+  for (const time of [r1, r2, r3, r4]) if (time !== null) rotatedAt.push(Number(time));
   return {
     id,
     userId,
     generation: Number(generation),
     refreshHash,
-    rotatedAt: JSON.parse(rotatedAt) as number[],
+    rotatedAt,
     createdAt: Number(createdAt),
     lastUsedAt: Number(lastUsedAt),
     expiresAt: Number(expiresAt),
