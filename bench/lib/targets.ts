@@ -79,7 +79,16 @@ const SERVE_NODE_FLAGS: string[] = (() => {
   return start.split(/\s+/).filter((word) => word.startsWith('--'));
 })();
 
-export async function startTollgate(name: string, options: { workers: number; databaseUrl: string; redisUrl?: string; env?: Record<string, string> }): Promise<Target> {
+export interface TollgateOptions {
+  readonly workers: number;
+  readonly databaseUrl: string;
+  readonly redisUrl?: string;
+  readonly env?: Record<string, string>;
+  /** Node flags after the start script's own (the soak adds --trace-gc). */
+  readonly nodeFlags?: readonly string[];
+}
+
+export async function startTollgate(name: string, options: TollgateOptions): Promise<Target> {
   const port = await freePort();
   const cwd = scratchDir('tollgate-bench-cwd-'); // no stray .env is read
   const env = cleanEnv({
@@ -88,7 +97,7 @@ export async function startTollgate(name: string, options: { workers: number; da
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}), ...options.env,
   });
   // The same node flags as `npm start` (package.json), so the figures are what a user gets.
-  const proc = start(name, process.execPath, [...SERVE_NODE_FLAGS, join(repoRoot, 'dist/src/cli.js'), 'serve'], { cwd, env });
+  const proc = start(name, process.execPath, [...SERVE_NODE_FLAGS, ...(options.nodeFlags ?? []), join(repoRoot, 'dist/src/cli.js'), 'serve'], { cwd, env });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(name, async () => ok((await http('GET', `${base}/healthz`)).status), 60_000, proc);
   await waitWorkers(proc, options.workers);
