@@ -60,11 +60,12 @@ export function signCompact(header: Record<string, unknown>, payload: Record<str
 
 /**
  * The same token as signCompact, but an asymmetric signature (ES256 ~25 µs on the Intel Xeon of
- * docs/benchmarks.md, ~60 µs on the AMD VM; EdDSA, RS256 far more) is computed on libuv's thread
- * pool, off the event loop: on two Intel cores this took one process from ~5.4k to ~8.5k
+ * docs/benchmarks.md, 30-60 µs on the AMD VMs; EdDSA, RS256 far more) is computed on libuv's
+ * thread pool, off the event loop: on two Intel cores this took one process from ~5.4k to ~8.5k
  * refreshes/s (real rotations, wrk -t1 -c64), because the main thread no longer waits for
- * OpenSSL. Handing a job to the pool costs the event loop less (~23 µs of futex wake-up on the VM).
- * HMAC costs less than the hop to the pool, so HS256 stays inline.
+ * OpenSSL. Handing a job to the pool costs the event loop less (~15-23 µs of futex wake-up and
+ * completion on the VMs). HMAC costs less than the hop to the pool, so HS256 stays inline. Which
+ * of the two AccessTokens uses depends on the cores left free: signsOnEventLoop in access-tokens.ts.
  */
 export function signCompactOffThread(header: Record<string, unknown>, payload: Record<string, unknown>, key: JwsKey): Promise<string> {
   if (key.alg === 'HS256') return Promise.resolve(signCompact(header, payload, key));

@@ -55,11 +55,41 @@ describe('access tokens', () => {
     const pair = await signUp(app, 'alice');
     const { AccessTokens } = await import('../../src/core/access-tokens.js');
     for (const options of [{ audience: 'other-api' }, { issuer: 'https://elsewhere' }]) {
-      const foreign = new AccessTokens(services.keys, { ...services.config, ...options }, services.clock);
+      const foreign = new AccessTokens(services.keys, { ...services.config, signOnEventLoop: false, ...options }, services.clock);
       const token = (await foreign.issue({ userId: decode(pair.access_token).payload.sub as string, sessionId: pair.session_id })).token;
       assert.equal(errorCode(await app.inject({ method: 'GET', url: '/auth/me', headers: authed(token) })), 'invalid_token');
     }
   });
+
+  test('signatures move onto the event loop only once every core has a worker process', async () => {
+    const { signsOnEventLoop } = await import('../../src/core/access-tokens.js');
+    assert.equal(signsOnEventLoop(1, 2), false);
+    assert.equal(signsOnEventLoop(2, 8), false);
+    assert.equal(signsOnEventLoop(2, 2), true);
+    assert.equal(signsOnEventLoop(3, 2), true);
+    assert.equal(signsOnEventLoop(1, 1), true);
+  });
+
+  for (const alg of ['ES256', 'EdDSA', 'RS256']) {
+    test(`${alg}: a token signed on the event loop needs no turn of it, one signed on the pool does; both are accepted`, async (t) => {
+      const { app, services } = await buildTestApp(t, { TOLLGATE_JWT_ALG: alg });
+      const pair = await signUp(app, 'alice');
+      const subject = { userId: decode(pair.access_token).payload.sub as string, sessionId: pair.session_id };
+      const { AccessTokens } = await import('../../src/core/access-tokens.js');
+      for (const signOnEventLoop of [true, false]) {
+        const tokens = new AccessTokens(services.keys, { ...services.config, signOnEventLoop }, services.clock);
+        await tokens.issue(subject); // the key ring is loaded: what is left is the signature
+        let token: string | undefined;
+        const issued = tokens.issue(subject).then((result) => { token = result.token; });
+        // process.nextTick callbacks and promise jobs run before the event loop polls for I/O, so
+        // a pool result (delivered by that poll) cannot have arrived after these.
+        for (let i = 0; i < 20; i++) await new Promise((resolve) => process.nextTick(resolve));
+        assert.equal(token !== undefined, signOnEventLoop, `signOnEventLoop ${signOnEventLoop}`);
+        await issued;
+        assert.equal((await me(app, token!)).statusCode, 200, `signOnEventLoop ${signOnEventLoop}`);
+      }
+    });
+  }
 
   test('tokens stay valid across a restart on the same database (keys are kept in the store)', async (t) => {
     const { app, services, stores } = await buildTestApp(t);
