@@ -30,8 +30,8 @@ export interface AccessTokenOptions {
  * few µs more. With one process on two cores, pool and event loop measured the same
  * (interleaved A/B, refresh rotations: 1.00 on PostgreSQL + Redis, 1.03 on SQLite, SQLite's p99
  * better on the pool). With two workers on two cores the pool threads only take turns with the
- * event loops, and signing inline made refreshes 1.27x (PostgreSQL + Redis) and 1.33x (SQLite)
- * as fast, with 13-22 % less CPU per refresh (docs/benchmarks.md).
+ * event loops, and signing inline made refreshes 1.09-1.27x (PostgreSQL + Redis, three runs) and
+ * 1.33x (SQLite) as fast, with 5-21 % less CPU per refresh (docs/benchmarks.md).
  */
 export function signsOnEventLoop(workers: number, cores: number): boolean {
   return workers >= cores;
