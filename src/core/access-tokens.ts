@@ -26,12 +26,13 @@ export interface AccessTokenOptions {
  *
  * The pool only pays when its thread runs on a core that would otherwise idle. Handing it a job
  * costs the event loop about half of what it saves (a futex wake-up, then the completion's
- * callback: ES256 signing is ~30 µs on this AMD VM, the hand-off ~15 µs of it), and the machine a
- * few µs more. With one process on two cores, pool and event loop measured the same
- * (interleaved A/B, refresh rotations: 1.00 on PostgreSQL + Redis, 1.03 on SQLite, SQLite's p99
- * better on the pool). With two workers on two cores the pool threads only take turns with the
- * event loops, and signing inline made refreshes 1.09-1.27x (PostgreSQL + Redis, three runs) and
- * 1.33x (SQLite) as fast, with 5-21 % less CPU per refresh (docs/benchmarks.md).
+ * callback: ES256 signing took ~30 µs on the AMD VM of docs/benchmarks.md, the hand-off ~15 µs of
+ * it), and the machine a few µs more. With one process on two cores, pool and event loop measured
+ * the same (interleaved A/B, refresh rotations: 1.00-1.10 on PostgreSQL + Redis, 1.03-1.04 on
+ * SQLite, SQLite's p99 better on the pool). With two workers on two cores the pool threads only
+ * take turns with the event loops, and signing inline made refreshes 1.09-1.27x (PostgreSQL +
+ * Redis, three runs) and 1.33x (SQLite) as fast, with 5-21 % less CPU per refresh
+ * (docs/benchmarks.md).
  */
 export function signsOnEventLoop(workers: number, cores: number): boolean {
   return workers >= cores;
