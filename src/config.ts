@@ -38,6 +38,8 @@ export interface Config {
   readonly rateLimit: Readonly<RateLimitConfig>;
   /** argon2 hashes computed at once per process (the rest queue): keeps CPU for requests during a login flood. */
   readonly hashConcurrency: number;
+  /** Nice value of every thread but the event loop (src/thread-priority.ts); 0 leaves them as they are. */
+  readonly helperNice: number;
 }
 
 export interface RateLimitConfig {
@@ -135,6 +137,7 @@ export function parseConfig(env: Env): Config {
     trustProxy: read('TOLLGATE_TRUST_PROXY', 'false', parseTrustProxy),
     corsOrigins: read('TOLLGATE_CORS_ORIGINS', '', (raw) => raw.split(',').map((o) => o.trim()).filter(Boolean)),
     hashConcurrency: read('TOLLGATE_HASH_CONCURRENCY', String(defaultHashConcurrency(env)), integer(1, 256)),
+    helperNice: read('TOLLGATE_HELPER_NICE', '19', integer(0, 19)),
     rateLimit: {
       perIp: read('TOLLGATE_RATE_LIMIT_IP', '30', integer(1, 1_000_000)),
       perAccount: read('TOLLGATE_RATE_LIMIT_ACCOUNT', '10', integer(1, 1_000_000)),

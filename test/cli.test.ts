@@ -1,9 +1,9 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config.js';
 import { openStores } from '../src/store/open.js';
@@ -44,6 +44,14 @@ async function serve(t: TestContext, env: Record<string, string>, options?: { ar
     child.on('exit', () => reject(new Error(`server exited early: ${out}`)));
   });
   return { process: child, ports, output: () => out, exited };
+}
+
+/** Polls `done` every 20 ms for up to 10 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 20) {
+    if (waited >= 10_000) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function tempDatabase(): string {
@@ -136,6 +144,25 @@ describe('tollgate command line', () => {
     }
     server.process.kill('SIGTERM');
     assert.equal(await server.exited, 0);
+  });
+
+  test('serve runs every thread but the event loop at nice TOLLGATE_HELPER_NICE: 19 by default, untouched with 0', { skip: process.platform !== 'linux' && 'per-thread nice values are Linux only' }, async (t) => {
+    const niceValues = (pid: number): Map<number, number> =>
+      new Map(readdirSync(`/proc/${pid}/task`).map((task) => [Number(task), getPriority(Number(task))]));
+    const lowered = await serve(t, { DATABASE_URL: tempDatabase() });
+    await until(() => lowered.output().includes('helper threads run below the event loop'));
+    const pid = lowered.process.pid!;
+    const threads = niceValues(pid);
+    assert.equal(threads.get(pid), 0, 'the event loop keeps its priority');
+    const helpers = [...threads].filter(([tid]) => tid !== pid);
+    assert.ok(helpers.length >= 4, `a Node process has helper threads (found ${helpers.length})`);
+    for (const [tid, nice] of helpers) assert.equal(nice, 19, `thread ${tid}`);
+
+    const untouched = await serve(t, { DATABASE_URL: tempDatabase(), TOLLGATE_HELPER_NICE: '0' });
+    const all = niceValues(untouched.process.pid!);
+    assert.ok(all.size >= 5);
+    for (const [tid, nice] of all) assert.equal(nice, 0, `thread ${tid}`);
+    assert.doesNotMatch(untouched.output(), /helper threads/);
   });
 
   test('a second server on the same SQLite file refuses to start with one line, and a lock left by a dead process is taken over', async (t) => {

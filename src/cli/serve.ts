@@ -8,6 +8,7 @@ import { systemClock } from '../core/clock.js';
 import { createServices } from '../services.js';
 import { startServer } from '../server.js';
 import { openStores } from '../store/open.js';
+import { lowerHelperThreads } from '../thread-priority.js';
 import { relayInvalidations } from '../store/process-bus.js';
 import { claimSqliteServeLock } from '../store/sqlite-lock.js';
 
@@ -26,7 +27,9 @@ export async function serve(config: Config): Promise<void> {
       await (await starting).close();
       release();
     });
-    await starting;
+    const server = await starting;
+    const lowered = await lowerHelperThreads(config.helperNice);
+    if (lowered > 0) server.app.log.info({ threads: lowered, nice: config.helperNice }, 'helper threads run below the event loop');
   } catch (error) {
     release();
     throw error;

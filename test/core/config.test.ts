@@ -30,6 +30,7 @@ describe('configuration', () => {
     assert.deepEqual([c.accessTtl, c.refreshTtl, c.sessionMaxAge, c.refreshGrace, c.clockLeeway], [900, 604800, 2592000, 10, 5]);
     assert.equal(c.jwtAlg, 'ES256');
     assert.equal(c.workers, 1);
+    assert.equal(c.helperNice, 19);
     assert.equal(c.logLevel, 'info');
     assert.ok(Object.isFrozen(c));
   });
@@ -59,6 +60,12 @@ describe('configuration', () => {
 
   test('a session max age shorter than the refresh lifetime is refused', () => {
     assert.match(problems({ TOLLGATE_REFRESH_TTL: '7d', TOLLGATE_SESSION_MAX_AGE: '1d' })[0]!, /^TOLLGATE_SESSION_MAX_AGE/);
+  });
+
+  test('TOLLGATE_HELPER_NICE takes a nice value from 0 (leave the threads alone) to 19', () => {
+    assert.equal(parseConfig({ TOLLGATE_HELPER_NICE: '0' }).helperNice, 0);
+    assert.equal(parseConfig({ TOLLGATE_HELPER_NICE: '10' }).helperNice, 10);
+    for (const bad of ['20', '-5', 'low']) assert.match(problems({ TOLLGATE_HELPER_NICE: bad })[0] ?? '', /^TOLLGATE_HELPER_NICE: /, bad);
   });
 
   test('a database URL with a password is shown without it in errors', () => {
