@@ -5,12 +5,11 @@
  * event loop hands them: libuv's pool (access-token signatures with fewer workers than cores,
  * argon2 hashes) and V8's garbage-collection helpers. When the event loop wakes a pool thread,
  * Linux often runs it on the event loop's own core at once, and the event loop waits for a core
- * while the other one idles: over 4 s of refreshes the event loop was runnable but not running
- * 16 % of the time with half a core idle (docs/benchmarks.md). With the helpers at a higher nice
- * value they run beside the event loop instead of in its place, and still get every cycle it
- * leaves: one process did 1.19x the PostgreSQL + Redis refreshes and 1.32x the SQLite ones
- * (interleaved A/B, 8 rounds, every round faster). During a login flood it also means the
- * hashes, not the authenticated requests, wait for the CPU.
+ * while the other one idles: under a refresh load the event loop was runnable but not running
+ * 16-18 % of the time with half a core idle. With the helpers at a higher nice value they run
+ * beside the event loop instead of in its place, and still get every cycle it leaves: that wait
+ * fell to 9 %, and one process did 1.07-1.19x the PostgreSQL + Redis refreshes and 1.32x the
+ * SQLite ones (interleaved A/B runs, docs/benchmarks.md).
  *
  * Linux only: a thread's nice value is set with setpriority() on its thread id, listed in
  * /proc/self/task. Elsewhere this does nothing. A priority is only ever lowered: a thread already
