@@ -7,6 +7,7 @@ import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config.js';
 import { openStores } from '../src/store/open.js';
+import { until } from './helper.js';
 
 const CLI = ['--import', 'tsx', new URL('../src/cli.ts', import.meta.url).pathname];
 
@@ -44,14 +45,6 @@ async function serve(t: TestContext, env: Record<string, string>, options?: { ar
     child.on('exit', () => reject(new Error(`server exited early: ${out}`)));
   });
   return { process: child, ports, output: () => out, exited };
-}
-
-/** Polls `done` every 20 ms for up to 10 s. */
-async function until(done: () => boolean): Promise<void> {
-  for (let waited = 0; !done(); waited += 20) {
-    if (waited >= 10_000) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function tempDatabase(): string {
@@ -150,7 +143,7 @@ describe('tollgate command line', () => {
     const niceValues = (pid: number): Map<number, number> =>
       new Map(readdirSync(`/proc/${pid}/task`).map((task) => [Number(task), getPriority(Number(task))]));
     const lowered = await serve(t, { DATABASE_URL: tempDatabase() });
-    await until(() => lowered.output().includes('helper threads run below the event loop'));
+    await until('the helper-threads log line', () => lowered.output().includes('helper threads run below the event loop'));
     const pid = lowered.process.pid!;
     const threads = niceValues(pid);
     assert.equal(threads.get(pid), 0, 'the event loop keeps its priority');

@@ -130,3 +130,12 @@ export async function me(app: FastifyInstance, token: string): Promise<LightMyRe
 export function errorCode(res: LightMyRequestResponse): string {
   return (res.json() as { error: string }).error;
 }
+
+/** Polls `condition` every 5 ms, for about 2.5 s at most, then fails naming `what`. */
+export async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -8,9 +8,9 @@ import { systemClock } from '../core/clock.js';
 import { createServices } from '../services.js';
 import { startServer } from '../server.js';
 import { openStores } from '../store/open.js';
-import { lowerHelperThreads } from '../thread-priority.js';
 import { relayInvalidations } from '../store/process-bus.js';
 import { claimSqliteServeLock } from '../store/sqlite-lock.js';
+import { lowerHelperThreads } from '../thread-priority.js';
 
 /** In-flight requests get this long to finish on SIGTERM/SIGINT before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import argon2 from 'argon2';
-import { PASSWORD, buildLoggingTestApp, listen, register } from '../helper.js';
+import { PASSWORD, buildLoggingTestApp, listen, register, until } from '../helper.js';
 
 /** Replaces argon2.verify (the module object the hasher calls through) for this test. */
 function spyOnVerify(t: TestContext, first: Promise<void>): string[] {
@@ -20,14 +20,6 @@ function spyOnVerify(t: TestContext, first: Promise<void>): string[] {
   }) as typeof argon2.verify;
   t.after(() => { argon2.verify = original; });
   return passwords;
-}
-
-async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 test('a login whose client leaves while it waits for the hashing slot is never hashed, and the logins around it are answered', async (t) => {
