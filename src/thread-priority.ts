@@ -8,7 +8,7 @@
  * while the other one idles: under a refresh load the event loop was runnable but not running
  * 16-18 % of the time with half a core idle. With the helpers at a higher nice value they run
  * beside the event loop instead of in its place, and still get every cycle it leaves: that wait
- * fell to 9 %, and one process did 1.07-1.19x the PostgreSQL + Redis refreshes and 1.32x the
+ * fell to 8-9 %, and one process did 1.07-1.19x the PostgreSQL + Redis refreshes and 1.32x the
  * SQLite ones (interleaved A/B runs, docs/benchmarks.md).
  *
  * Linux only: a thread's nice value is set with setpriority() on its thread id, listed in
