@@ -4,11 +4,11 @@
  * tollgate reads process.env. Every bad value is reported on its own line naming the variable.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from './errors.js';
 import { JWS_ALGS, type JwsAlg } from './core/jws.js';
 import { isWeakSecret } from './core/weak-secrets.js';
+import { usableCores } from './usable-cores.js';
 
 export interface Config {
   readonly port: number;
@@ -153,10 +153,13 @@ export function parseConfig(env: Env): Config {
 
 class BadValue extends Error {}
 
-/** Leave one core to serve requests: (cores - 1) split between the worker processes, at least 1. */
+/**
+ * Leave one core to serve requests: (cores - 1) split between the worker processes, at least 1.
+ * Cores as the CPU quota allows (src/usable-cores.ts), or a container would hash as if it had the host's.
+ */
 function defaultHashConcurrency(env: Env): number {
   const workers = /^\d+$/.test(env.TOLLGATE_WORKERS ?? '') ? Math.max(1, Number(env.TOLLGATE_WORKERS)) : 1;
-  return Math.max(1, Math.floor((availableParallelism() - 1) / workers));
+  return Math.max(1, Math.floor((usableCores() - 1) / workers));
 }
 
 function asString(raw: string): string {

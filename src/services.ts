@@ -3,7 +3,6 @@
  * start; plain objects, no Fastify.
  */
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import type { Config } from './config.js';
 import { AccessTokens, signsOnEventLoop } from './core/access-tokens.js';
 import { Accounts } from './core/accounts.js';
@@ -14,6 +13,7 @@ import { RefreshChain } from './core/refresh-tokens.js';
 import { Sessions } from './core/sessions.js';
 import { Todos } from './core/todos.js';
 import type { Stores } from './store/types.js';
+import { usableCores } from './usable-cores.js';
 
 export interface Services {
   readonly config: Config;
@@ -31,7 +31,7 @@ export async function createServices(config: Config, stores: Stores, deps: { clo
   // The refresh-chain key lives beside the signing keys so that every instance derives the same
   // successors; generated once, by whichever instance starts first.
   const chainKey = await stores.keys.getOrCreateSecret('refresh-chain-v1', randomBytes(32).toString('base64url'));
-  const tokens = new AccessTokens(keys, { ...config, signOnEventLoop: signsOnEventLoop(config.workers, availableParallelism()) }, clock);
+  const tokens = new AccessTokens(keys, { ...config, signOnEventLoop: signsOnEventLoop(config.workers, usableCores()) }, clock);
   const sessions = new Sessions(
     { store: stores.sessions, tokens, chain: new RefreshChain(createSecretKey(Buffer.from(chainKey, 'base64url'))), clock },
     config,
