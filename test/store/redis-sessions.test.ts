@@ -199,13 +199,23 @@ for (const target of [
       }
     });
 
-    test('the hot path is one command: getSession and rotateSession', async () => {
+    /** A store holding one new session `s`, created at `t0`, and `next`, the hash its first rotation installs. */
+    async function withSession(
+      fn: (o: { store: RedisSessionStore; redis: Client; s: ReturnType<typeof record>; next: string; t0: number }) => Promise<void>,
+    ): Promise<void> {
       const { store, redis, close } = await open();
       try {
         const t0 = Date.now();
         const s = record(randomUUID(), t0);
         await store.createSession(s);
-        const next = hashSecret(randomBytes(32));
+        await fn({ store, redis, s, next: hashSecret(randomBytes(32)), t0 });
+      } finally {
+        await close();
+      }
+    }
+
+    test('the hot path is one command: getSession and rotateSession', () =>
+      withSession(async ({ store, redis, s, next, t0 }) => {
         const rotate = (now: number) => store.rotateSession({ sessionId: s.id, generation: 0, hashes: [s.refreshHash, next], now, graceMs: 10_000, idleTtlMs: HOUR });
         // Warm-up: the node may not have the scripts yet (EVALSHA, NOSCRIPT, EVAL once per node).
         await store.getSession(s.id, t0);
@@ -213,18 +223,10 @@ for (const target of [
         assert.deepEqual(await commandsSent(redis, () => store.getSession(s.id, t0)), ['evalsha']);
         assert.deepEqual(await commandsSent(redis, () => rotate(t0 + 1)), ['evalsha']);
         assert.deepEqual(await commandsSent(redis, () => rotate(t0 + 2)), ['evalsha']);
-      } finally {
-        await close();
-      }
-    });
+      }));
 
-    test('a node without the script (SCRIPT FLUSH, a restart) rotates through EVAL once, with the same answer', async () => {
-      const { store, redis, close } = await open();
-      try {
-        const t0 = Date.now();
-        const s = record(randomUUID(), t0);
-        await store.createSession(s);
-        const next = hashSecret(randomBytes(32));
+    test('a node without the script (SCRIPT FLUSH, a restart) rotates through EVAL once, with the same answer', () =>
+      withSession(async ({ store, redis, s, next, t0 }) => {
         await Promise.all(masters(redis).map((node) => node.script('FLUSH')));
         let outcome: Awaited<ReturnType<RedisSessionStore['rotateSession']>> | undefined;
         const sent = await commandsSent(redis, async () => {
@@ -236,9 +238,6 @@ for (const target of [
         const { secret: _secret, ...stored } = s;
         assert.deepEqual(rotated, { ...stored, generation: 1, refreshHash: next, rotatedAt: [t0 + 1], lastUsedAt: t0 + 1, expiresAt: t0 + 1 + HOUR });
         assert.deepEqual(await store.getSession(s.id, t0 + 1), rotated);
-      } finally {
-        await close();
-      }
-    });
+      }));
   });
 }
