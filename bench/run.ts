@@ -5,6 +5,7 @@
  * writes it to bench/results/<timestamp>.md. Every process it starts is stopped at the end, also
  * on error and on Ctrl-C. See docs/benchmarks.md.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ import { floodMarkdown, loginFlood } from './login-flood.js';
 
 const HELP = `npm run bench -- [--quick] [--duration S] [--warmup S] [--rounds N] [--connections N] [--threads N]
   [--flood-duration S] [--flood-rounds N] [--cold] [--cold-tokens N] [--loadgen wrk|autocannon] [--skip LIST] [--no-build]
---skip takes a comma list of: pg, go-seed, express, bare, workers, cold, refresh, flood, jws
+--skip takes a comma list of: pg, go-seed, express, bare, workers, hs256, cold, refresh, flood, jws
 --cold: the cache-cold scenario for every tollgate configuration (default: tollgate sqlite only; none in --quick)
 Env: BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_THREADS, BENCH_FLOOD_DURATION, BENCH_FLOOD_ROUNDS,
      BENCH_COLD=1, BENCH_COLD_TOKENS, BENCH_LOADGEN, BENCH_PG_URL, BENCH_REDIS_DB, BENCH_GO_SEED_BIN\n`;
@@ -35,6 +36,8 @@ const num = (flag: string | undefined, env: string, full: number, fast: number):
   if (!Number.isFinite(v) || v <= 0) throw new Error(`${env}: "${flag ?? process.env[env]}" is not a positive number`);
   return v;
 };
+/** The refresh-only configuration that signs with go-seed's algorithm. */
+const HS256 = 'tollgate postgres+redis HS256';
 const skip = new Set((flags.skip ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
@@ -90,6 +93,12 @@ async function main(): Promise<void> {
     const stores = { databaseUrl: pgUrl, redisUrl: `redis://127.0.0.1:${REDIS_PORT}/${redisDb}` };
     await tryStart('tollgate postgres+redis', () => startTollgate('tollgate postgres+redis', { workers: 1, ...stores }));
     if (workers && !quick) await tryStart('tollgate postgres+redis ×2', () => startTollgate('tollgate postgres+redis ×2', { workers: 2, ...stores }));
+    // go-seed signs HS256 and tollgate ES256 by default: the same server with an HS256 secret (fresh
+    // each run, never written out) tells the signature's cost from the rest of a rotation.
+    if (!skip.has('hs256') && !quick) {
+      const env = { TOLLGATE_JWT_ALG: 'HS256', TOLLGATE_JWT_SECRET: randomBytes(48).toString('base64url') };
+      await tryStart(HS256, () => startTollgate(HS256, { workers: 1, ...stores, env }));
+    }
   } else if (!skip.has('pg')) skipped.push('tollgate postgres+redis: needs both PostgreSQL and Redis (see above)');
   for (const [key, name, f] of [['go-seed', 'go-seed', startGoSeed], ['express', 'express-jsonwebtoken', () => startExpress(redisDb!)]] as const) {
     if (skip.has(key)) continue;
@@ -113,11 +122,12 @@ async function main(): Promise<void> {
   // SQLite (PostgreSQL + Redis ÷ bare is then three apart); each refresh is next to go-seed's. The
   // order is rotated each round, which keeps neighbours neighbours.
   const AUTH_ORDER = ['tollgate postgres+redis', 'go-seed', 'tollgate sqlite', 'bare Fastify', 'tollgate sqlite ×2', 'bare Fastify ×2', 'tollgate postgres+redis ×2', 'express-jsonwebtoken'];
-  const REFRESH_ORDER = ['tollgate sqlite', 'go-seed', 'tollgate postgres+redis', 'tollgate postgres+redis ×2'];
+  const REFRESH_ORDER = ['tollgate sqlite', 'go-seed', 'tollgate postgres+redis', HS256, 'tollgate postgres+redis ×2'];
   const position = (order: readonly string[], t: Target): number => (order.includes(t.name) ? order.indexOf(t.name) : order.length);
   const inOrder = (order: readonly string[]) => (a: Target, b: Target): number => position(order, a) - position(order, b);
-  for (const t of [...targets].sort(inOrder(AUTH_ORDER))) add(t, 'auth');
-  const tollgates = targets.filter((t) => t.kind === 'tollgate' && t.workers === 1);
+  // The HS256 server is there for its refreshes only.
+  for (const t of [...targets].filter((t) => t.name !== HS256).sort(inOrder(AUTH_ORDER))) add(t, 'auth');
+  const tollgates = targets.filter((t) => t.kind === 'tollgate' && t.workers === 1 && t.name !== HS256);
   const cold = skip.has('cold') ? [] : flags.cold || process.env.BENCH_COLD === '1' ? tollgates : quick ? [] : tollgates.slice(0, 1);
   if (cold.length && tool !== 'wrk') skipped.push('cache-cold scenario: needs wrk');
   else for (const t of cold) add(t, 'cold');

@@ -102,6 +102,13 @@ export function goalRatios(find: (kind: string, target: string) => Series | unde
     if (refreshW2) {
       ratios.push({ label: `${t} ×2 refresh ÷ go-seed refresh`, num: refreshW2, den: find('refresh', 'go-seed'), metric: 'rps', note: 'two processes; go-seed\'s runtime also uses both cores' });
     }
+    const refreshHs256 = find('refresh', `${t} HS256`);
+    if (refreshHs256) {
+      ratios.push(
+        { label: `${t} HS256 refresh ÷ go-seed refresh`, num: refreshHs256, den: find('refresh', 'go-seed'), metric: 'rps', note: 'go-seed\'s algorithm; the goal row signs with the ES256 default' },
+        { label: `${t} HS256 ÷ ES256 refresh`, num: refreshHs256, den: find('refresh', t), metric: 'rps', note: 'what the ES256 signature costs a rotation' },
+      );
+    }
     const cold = find('cold', t);
     if (cold) {
       ratios.push(
