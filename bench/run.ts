@@ -119,8 +119,8 @@ async function main(): Promise<void> {
   // The two sides of a goal ratio run back to back where they can: this machine's speed drifts
   // over tens of seconds, so two measurements a minute apart disagree by more than the ratio we
   // want to see. go-seed sits between the two single-process tollgates and bare Fastify after
-  // SQLite (PostgreSQL + Redis ÷ bare is then three apart); each refresh is next to go-seed's. The
-  // order is rotated each round, which keeps neighbours neighbours.
+  // SQLite (PostgreSQL + Redis ÷ bare is then three apart); the two refreshes of the goal are next
+  // to go-seed's. The order is rotated each round, which keeps neighbours neighbours.
   const AUTH_ORDER = ['tollgate postgres+redis', 'go-seed', 'tollgate sqlite', 'bare Fastify', 'tollgate sqlite ×2', 'bare Fastify ×2', 'tollgate postgres+redis ×2', 'express-jsonwebtoken'];
   const REFRESH_ORDER = ['tollgate sqlite', 'go-seed', 'tollgate postgres+redis', HS256, 'tollgate postgres+redis ×2'];
   const position = (order: readonly string[], t: Target): number => (order.includes(t.name) ? order.indexOf(t.name) : order.length);
