@@ -7,6 +7,7 @@ import { openRedis, pingRedis } from '../../src/store/redis/connect.js';
 import { RedisCounterStore } from '../../src/store/redis/counters.js';
 import { MemoryCounterStore } from '../../src/store/memory-counters.js';
 import type { CounterStore } from '../../src/store/types.js';
+import { hiddenClassesApartFromFirst } from '../support/hidden-class.js';
 
 function counterContract(name: string, make: () => Promise<CounterStore>, options?: { skip?: string; wallClock?: boolean }): void {
   describe(`counter store contract: ${name}`, { skip: options?.skip ?? false }, () => {
@@ -38,6 +39,18 @@ function counterContract(name: string, make: () => Promise<CounterStore>, option
       const t = now();
       await counters.increment(`a-${randomUUID()}`, 60_000, t);
       assert.equal(await counters.peek(`b-${randomUUID()}`, t), null);
+    });
+
+    test('the windows it answers share one hidden class, so the rate limiter reading them stays monomorphic', async () => {
+      const counters = await make();
+      const t = now();
+      const windows = [];
+      for (let i = 0; i < 30; i++) {
+        const key = `k-${randomUUID()}`;
+        windows.push(await counters.increment(key, 60_000, t));
+        windows.push((await counters.peek(key, t))!);
+      }
+      assert.equal(hiddenClassesApartFromFirst(windows), 0);
     });
 
     test('a window ends: the count starts again from one', async () => {
