@@ -39,6 +39,20 @@ async function call(base: string, method: string, path: string, options: { token
   return { status: res.status, text, body: text === '' ? null : JSON.parse(text), ms: performance.now() - started, headers: res.headers };
 }
 
+/**
+ * Asks again every `everyMs` while `pending(answer)` holds, for at most `withinMs` from now; the last
+ * answer. For polling until the server notices a change of its store, not for waiting out an expiry.
+ */
+async function pollWhile(ask: () => Promise<Answer>, pending: (answer: Answer) => boolean, withinMs: number, everyMs: number): Promise<Answer> {
+  const deadline = performance.now() + withinMs;
+  let answer = await ask();
+  while (pending(answer) && performance.now() < deadline) {
+    await sleep(everyMs);
+    answer = await ask();
+  }
+  return answer;
+}
+
 let dir = '';
 function tempDir(): string {
   dir ||= mkdtempSync(join(tmpdir(), 'tollgate-outage-'));
@@ -77,13 +91,9 @@ describe('a server whose Redis goes down and comes back', { skip: skip ?? false 
 
   test('with Redis killed, a cached session is refused within 500 ms of the crash, and authenticated requests, refresh and login answer 503 unavailable with the contract body, in bounded time', async () => {
     await redis!.kill();
-    // The session is in this process's cache (the test before asked GET /auth/me with it).
-    const noticeBy = performance.now() + NOTICE_CRASH_WITHIN_MS;
-    let first = await call(url, 'GET', '/auth/me', { token: old.access_token });
-    while (first.status === 200 && performance.now() < noticeBy) {
-      await sleep(5); // polling for the process to read the closed socket, not waiting for an expiry
-      first = await call(url, 'GET', '/auth/me', { token: old.access_token });
-    }
+    // The session is in this process's cache (the test before asked GET /auth/me with it). Polled
+    // until the process has read the subscriber's closed socket.
+    const first = await pollWhile(() => call(url, 'GET', '/auth/me', { token: old.access_token }), (a) => a.status === 200, NOTICE_CRASH_WITHIN_MS, 5);
     assert.equal(first.status, 503, `still answered from the cache ${NOTICE_CRASH_WITHIN_MS} ms after the crash: ${first.text}`);
     const requests: [string, string, { token?: string; body?: unknown }][] = [
       ['GET', '/auth/me', { token: old.access_token }],
@@ -121,12 +131,7 @@ describe('a server whose Redis goes down and comes back', { skip: skip ?? false 
 
   test('when Redis is back on the same port the service resumes by itself; the lost session is revoked and a fresh login works', async () => {
     redis = await spawnRedisServer(port);
-    const deadline = Date.now() + RESUME_WITHIN_MS;
-    let ready = await call(url, 'GET', '/readyz');
-    while (ready.status !== 200 && Date.now() < deadline) {
-      await sleep(100); // polling for recovery, not waiting for an expiry
-      ready = await call(url, 'GET', '/readyz');
-    }
+    const ready = await pollWhile(() => call(url, 'GET', '/readyz'), (a) => a.status !== 200, RESUME_WITHIN_MS, 100);
     assert.equal(ready.status, 200, `not ready ${RESUME_WITHIN_MS} ms after Redis restarted: ${ready.text}`);
 
     // The sessions lived in the killed Redis (no persistence): the old token must not come back.
@@ -157,12 +162,7 @@ describe('a server whose Redis goes down and comes back', { skip: skip ?? false 
     } finally {
       redis!.thaw();
     }
-    const deadline = Date.now() + RESUME_WITHIN_MS;
-    let me = await call(url, 'GET', '/auth/me', { token: old.access_token });
-    while (me.status === 503 && Date.now() < deadline) {
-      await sleep(100); // polling for recovery
-      me = await call(url, 'GET', '/auth/me', { token: old.access_token });
-    }
+    const me = await pollWhile(() => call(url, 'GET', '/auth/me', { token: old.access_token }), (a) => a.status === 503, RESUME_WITHIN_MS, 100);
     assert.equal(me.status, 200, `the session survives a stall (Redis kept its data): ${me.text}`);
   });
 });
