@@ -13,21 +13,22 @@ import { parseArgs } from 'node:util';
 import { redisCommands, tollgateUser } from './lib/clients.js';
 import { haveWrk, type LoadTool } from './lib/load.js';
 import { cleanup, installSignalHandlers, run, wasInterrupted } from './lib/procs.js';
-import { goalRatios, machine, ratioTable, seriesTable, type Series } from './lib/report.js';
+import { measurePairs, type PairSettings } from './lib/paired.js';
+import { goalRatios, machine, ratioTable, seriesTable, type PairedSeries, type Series } from './lib/report.js';
 import { SCENARIO_LABEL, Scenarios, type LoadSettings, type Measurement, type ScenarioKind } from './lib/scenarios.js';
 import { REDIS_PORT, buildTollgate, claimRedisDb, createPgDatabase, repoRoot, scratchDir, startBare, startExpress, startGoSeed, startTollgate, verifiedCacheSize, type Target } from './lib/targets.js';
 import { floodMarkdown, loginFlood } from './login-flood.js';
 
 const HELP = `npm run bench -- [--quick] [--duration S] [--warmup S] [--rounds N] [--connections N] [--threads N]
-  [--flood-duration S] [--flood-rounds N] [--cold] [--cold-tokens N] [--loadgen wrk|autocannon] [--skip LIST] [--no-build]
---skip takes a comma list of: pg, go-seed, express, bare, workers, hs256, cold, refresh, flood, jws
+  [--pairs N] [--slice S] [--flood-duration S] [--flood-rounds N] [--cold] [--cold-tokens N] [--loadgen wrk|autocannon] [--skip LIST] [--no-build]
+--skip takes a comma list of: pg, go-seed, express, bare, workers, hs256, cold, refresh, paired, flood, jws
 --cold: the cache-cold scenario for every tollgate configuration (default: tollgate sqlite only; none in --quick)
-Env: BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_THREADS, BENCH_FLOOD_DURATION, BENCH_FLOOD_ROUNDS,
+Env: BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_THREADS, BENCH_PAIRS, BENCH_SLICE, BENCH_FLOOD_DURATION, BENCH_FLOOD_ROUNDS,
      BENCH_COLD=1, BENCH_COLD_TOKENS, BENCH_LOADGEN, BENCH_PG_URL, BENCH_REDIS_DB, BENCH_GO_SEED_BIN\n`;
 
 const { values: flags } = parseArgs({ options: {
   quick: { type: 'boolean' }, duration: { type: 'string' }, warmup: { type: 'string' }, rounds: { type: 'string' },
-  connections: { type: 'string' }, threads: { type: 'string' }, 'flood-duration': { type: 'string' }, 'flood-rounds': { type: 'string' }, loadgen: { type: 'string' },
+  connections: { type: 'string' }, threads: { type: 'string' }, pairs: { type: 'string' }, slice: { type: 'string' }, 'flood-duration': { type: 'string' }, 'flood-rounds': { type: 'string' }, loadgen: { type: 'string' },
   skip: { type: 'string' }, 'no-build': { type: 'boolean' }, cold: { type: 'boolean' }, 'cold-tokens': { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } });
 const quick = flags.quick === true;
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     coldTokens: num(flags['cold-tokens'], 'BENCH_COLD_TOKENS', coldDefault, coldDefault),
   };
   const rounds = num(flags.rounds, 'BENCH_ROUNDS', 3, 1);
+  const pairSettings: PairSettings = { pairs: num(flags.pairs, 'BENCH_PAIRS', 12, 4), sliceSec: num(flags.slice, 'BENCH_SLICE', 2, 2) };
   const floodDuration = num(flags['flood-duration'], 'BENCH_FLOOD_DURATION', 6, 3);
   const floodRounds = num(flags['flood-rounds'], 'BENCH_FLOOD_ROUNDS', 2, 1);
   const host = machine();
@@ -145,6 +147,21 @@ async function main(): Promise<void> {
     }
   }
 
+  // The goals against bare Fastify, again in paired slices (bench/lib/paired.ts says why).
+  const paired = new Map<string, PairedSeries>();
+  const bare = targets.find((t) => t.name === 'bare Fastify');
+  if (bare && !skip.has('paired')) {
+    for (const t of targets.filter((t) => t.name === 'tollgate sqlite' || t.name === 'tollgate postgres+redis')) {
+      if (wasInterrupted()) throw new Error('interrupted');
+      try {
+        const pair = await measurePairs({ name: t.name, spec: await scenarios.authSpec(t) }, { name: `bare Fastify (beside ${t.name})`, spec: await scenarios.authSpec(bare) }, pairSettings, settings, log);
+        paired.set(t.name, { tollgate: pair.a, bare: pair.b });
+      } catch (e) { problems.push(`paired slices · ${t.name}: ${reason(e)}`); }
+    }
+  }
+  const pairedSeries = [...paired.values()].flatMap((p) => [p.tollgate, p.bare]);
+  const measured = [...all.map((m) => m.series), ...pairedSeries];
+
   let flood = '';
   const floodTarget = targets.find((t) => t.name === 'tollgate sqlite');
   if (!skip.has('flood') && floodTarget) {
@@ -167,9 +184,9 @@ async function main(): Promise<void> {
     if (t.proc.exited) problems.push(`${t.name} exited during the run (code ${t.proc.exitCode}): ${t.proc.tail.slice(-3).join(' | ')}`);
     if (t.proc.errorLines) problems.push(`${t.name}: ${t.proc.errorLines} error log line(s); last: ${t.proc.tail.slice(-2).join(' | ').slice(0, 400)}`);
   }
-  for (const m of all) {
-    const bad = m.series.samples.reduce((a, s) => a + s.result.errorStatus + s.result.socketErrors + s.result.timeouts, 0);
-    if (bad || m.series.failures.length) problems.push(`${m.series.scenario} · ${m.target.name}: ${bad} responses ≥ 400 / socket errors / timeouts in measured runs${m.series.failures.length ? `; ${m.series.failures.join('; ')}` : ''}`);
+  for (const series of measured) {
+    const bad = series.samples.reduce((a, s) => a + s.result.errorStatus + s.result.socketErrors + s.result.timeouts, 0);
+    if (bad || series.failures.length) problems.push(`${series.scenario} · ${series.target}: ${bad} responses ≥ 400 / socket errors / timeouts in measured runs${series.failures.length ? `; ${series.failures.join('; ')}` : ''}`);
   }
   await cleanup();
   if (scenarios.goSeedKeys.size) {
@@ -177,16 +194,16 @@ async function main(): Promise<void> {
   }
 
   const find = (kind: string, target: string): Series | undefined => all.find((m) => m.kind === kind && m.target.name === target)?.series;
-  const ratios = goalRatios(find, targets.map((t) => t.name));
+  const ratios = goalRatios(find, targets.map((t) => t.name), paired);
 
   const load1 = loadavg();
   const report = `# tollgate benchmark — ${host.date}
 
 Machine: ${host.nproc} CPUs (${host.cpu}), Node ${host.node}, load generator ${toolNote}; load average ${load0.map((l) => l.toFixed(1)).join(' ')} at start, ${load1.map((l) => l.toFixed(1)).join(' ')} at end.
-Settings: ${quick ? '**--quick**, ' : ''}${rounds} round(s) interleaved round-robin, ${settings.durationSec} s per measurement after ${settings.warmupSec} s warm-up, ${settings.threads} threads × ${settings.connections} connections; server, stores and load generator share the machine.
+Settings: ${quick ? '**--quick**, ' : ''}${rounds} round(s) interleaved round-robin, ${settings.durationSec} s per measurement after ${settings.warmupSec} s warm-up; ${skip.has('paired') ? 'no paired slices' : `${pairSettings.pairs} paired ${pairSettings.sliceSec} s slices against bare Fastify`}; ${settings.threads} threads × ${settings.connections} connections; server, stores and load generator share the machine.
 Stores: tollgate sqlite = DATABASE_URL=sqlite:<tmp>/bench.db; postgres+redis = a fresh PostgreSQL database and Redis logical db ${redisDb ?? '–'} (flushed); go-seed uses Redis db 0 (it cannot select one), express-jsonwebtoken db ${redisDb ?? '–'}.
 
-## Goals (ratios measured in the same round, median over rounds)
+## Goals (ratios of measurements made back to back: median over rounds, or over pairs of slices)
 
 ${ratioTable(ratios)}
 
@@ -197,6 +214,12 @@ Cache-cold = tollgate GET /auth/me cycling through ${settings.coldTokens} distin
 Refresh rotation = tollgate POST /auth/refresh; peers POST /token/refresh — each refresh token used once, real rotations.
 
 ${seriesTable(all.map((m) => m.series))}
+
+## Paired slices (tollgate and bare Fastify alternating)
+
+${paired.size ? `${pairSettings.pairs} pairs of ${pairSettings.sliceSec} s slices per configuration after the rounds, tollgate first in odd-numbered pairs and bare Fastify first in even-numbered ones, no warm-up between slices (one before the first pair). The goal ratios above take the median of the per-pair ratios.
+
+${seriesTable(pairedSeries)}` : 'skipped'}
 
 ## Login flood (tollgate sqlite)
 
@@ -220,7 +243,7 @@ ${problems.map((s) => `- ${s}`).join('\n') || '- none'}
   const file = join(results, `${host.date.replace(/[:.]/g, '-')}.md`);
   writeFileSync(file, report);
   log(`written ${file}`);
-  if (all.some((m) => m.series.failures.length > 0)) process.exitCode = 2; // figures are incomplete
+  if (measured.some((s) => s.failures.length > 0)) process.exitCode = 2; // figures are incomplete
 }
 
 function* chunks<T>(items: T[], size: number): Generator<T[]> {

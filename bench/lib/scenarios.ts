@@ -63,7 +63,8 @@ export class Scenarios {
     return pair;
   }
 
-  async #authSpec(target: Target): Promise<Omit<LoadSpec, 'connections' | 'threads' | 'durationSec'>> {
+  /** The authenticated request of a target, with a token from a fresh login (bare Fastify: its GET /). */
+  async authSpec(target: Target): Promise<Omit<LoadSpec, 'connections' | 'threads' | 'durationSec'>> {
     if (target.kind === 'bare') return { url: `${target.base}/`, method: 'GET' };
     const { access } = await this.#login(target);
     const headers = { Authorization: `Bearer ${access}` };
@@ -107,7 +108,7 @@ export class Scenarios {
       let warm;
       let measured;
       if (m.kind === 'auth') {
-        const spec = await this.#authSpec(m.target);
+        const spec = await this.authSpec(m.target);
         warm = await load(s.tool, { ...spec, ...base, durationSec: s.warmupSec, tally: true });
         measured = await load(s.tool, { ...spec, ...base });
       } else if (m.kind === 'cold') {
