@@ -9,8 +9,8 @@
  * the median across the goal. Here a burst spoils the one or two pairs it falls on, and the
  * median over many pairs leaves them out on either side: it does not favour either server,
  * because a burst on tollgate's slice lowers a pair's ratio as much as one on bare Fastify's
- * raises it. Within a pair the order alternates (tollgate first in even pairs, bare Fastify
- * first in odd ones), so a steady drift does not favour whichever side runs second.
+ * raises it. Within a pair the order alternates (`a` first in pairs 1, 3, 5…, `b` first in
+ * pairs 2, 4, 6…), so a steady drift does not favour whichever side runs second.
  *
  * What it does not remove: the speed that one process keeps for its life (docs/benchmarks.md,
  * "Processes of one build differ"). Every pair measures the same two processes.
