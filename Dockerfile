@@ -19,4 +19,4 @@ VOLUME /app/data
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Exec form: node itself receives SIGTERM and shuts down gracefully.
-CMD ["node", "--max-semi-space-size=32", "dist/src/cli.js", "serve"]
+CMD ["node", "--max-semi-space-size=32", "--no-memory-reducer", "dist/src/cli.js", "serve"]
