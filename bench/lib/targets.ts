@@ -108,7 +108,9 @@ export async function startBare(workers: number): Promise<Target> {
   const port = await freePort();
   const name = workers > 1 ? `bare Fastify ×${workers}` : 'bare Fastify';
   const script = fileURLToPath(new URL('../bare-fastify.mjs', import.meta.url));
-  const proc = start(name, process.execPath, [script], { cwd: repoRoot, env: cleanEnv({ PORT: String(port), WORKERS: String(workers) }) });
+  // The same V8 flags as tollgate: the ceiling is Node as `npm start` runs it, so a ratio to it
+  // measures the auth server and not a garbage-collector setting one side lacks.
+  const proc = start(name, process.execPath, [...SERVE_NODE_FLAGS, script], { cwd: repoRoot, env: cleanEnv({ PORT: String(port), WORKERS: String(workers) }) });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(name, async () => ok((await http('GET', `${base}/`)).status), 30_000, proc);
   await waitWorkers(proc, workers);
