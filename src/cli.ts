@@ -2,6 +2,8 @@
 /**
  * The `tollgate` command. Failures print one line (no stack) and exit non-zero.
  */
+// First, before the modules whose loading runs the first full collections (src/keep-tick-maps.ts).
+import './keep-tick-maps.js';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
 import { systemClock } from './core/clock.js';
