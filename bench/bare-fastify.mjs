@@ -1,6 +1,9 @@
 // The ceiling for Node on this machine: the same Fastify version as tollgate, one GET route that
 // returns a small JSON of about the size of GET /auth/me's answer, no auth, no logger.
 // PORT (required), WORKERS (default 1: node:cluster workers sharing the port when > 1).
+// It holds the nextTick entry that the tollgate command holds (src/keep-tick-maps.ts, from the
+// build the bench makes), so the ceiling is Node at its best and not a process that fell slow.
+import '../dist/src/keep-tick-maps.js';
 import cluster from 'node:cluster';
 import Fastify from 'fastify';
 
