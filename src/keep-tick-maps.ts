@@ -8,15 +8,15 @@
  * turns that feedback megamorphic for good: from then on every literal, in every optimized
  * caller nextTick is inlined into (stream ends, writes, socket reads), defines those keys
  * through the runtime. The map chain dies when no entry is alive through a few full
- * collections, as between requests at idle, and the next nextTick builds a new chain. One
- * process in eight ran this way from early on, at 0.7–0.8 × its siblings' rate; after six idle
- * full collections a nextTick loop ran 4–7 × slower (docs/benchmarks.md, "nextTick's hidden
- * classes"). An entry that stays alive keeps the chain, and with it the feedback, as it is.
+ * collections, as between requests at idle, and the next nextTick builds a new chain. Four of
+ * sixteen fresh processes were in that state from their first measured slice, and forced into
+ * it a process ran 10–15 % slower (docs/benchmarks.md, "Runs 8 and 9"). An entry that stays
+ * alive keeps the chain, and with it the feedback, as it is.
  *
  * The two symbols are Node's own, read off a public AsyncResource (which sets the same
  * per-isolate symbols on itself); creating one without hooks enabled does nothing else. Async
- * hooks would hand over a real entry, but enabling them even briefly sets V8's promise hooks,
- * and that slows every promise in the process for good.
+ * hooks would hand over a real entry, but enabling them even briefly sets V8's promise hooks:
+ * afterwards a loop of awaits ran 1.4–2 × slower, for good.
  * test/keep-tick-maps.test.ts checks on the running Node that this object shares a real
  * entry's map, and that idle full collections no longer rebuild the chain.
  */
