@@ -1,6 +1,7 @@
 /**
  * Holds one object shaped like Node's process.nextTick() entries for the life of the process, so
- * V8 never rebuilds their hidden classes. Imported first by the `tollgate` command.
+ * that full collections at idle no longer make V8 rebuild their hidden classes. Imported first by
+ * the `tollgate` command.
  *
  * Why: Node 20 builds each nextTick entry with a literal whose first two keys are computed
  * (`{ [async_id_symbol]: id, [trigger_async_id_symbol]: id, callback, args }`). V8 keeps
