@@ -12,6 +12,7 @@ import type { Services } from './services.js';
 import { registerErrorHandling } from './http/plugins/errors.js';
 import { requestLogging, type LoggerSettings } from './http/request-logging.js';
 import { SecureResponse } from './http/plugins/security-headers.js';
+import { learnPeerAddressOnConnect } from './http/uniform-sockets.js';
 import { authRoutes } from './http/routes/auth.js';
 import { operationRoutes } from './http/routes/operations.js';
 import { sessionRoutes } from './http/routes/sessions.js';
@@ -43,6 +44,8 @@ export async function buildApp(services: Services, options?: AppOptions): Promis
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Every socket in one hidden class, whichever routes it serves (src/http/uniform-sockets.ts).
+  learnPeerAddressOnConnect(app.server);
   // Only JSON (and, on login/register, forms). Plain text bodies get 415 like any other type.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
